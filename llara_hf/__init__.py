@@ -1,0 +1,52 @@
+"""llara-hf: LLaRA (Large Language-Recommendation Assistant, SIGIR 2024) for the Hugging Face ecosystem."""
+
+from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
+
+from .backbones import DEFAULT_BACKBONE, load_backbone, load_backbone_tokenizer, resolve_backbone
+from .configuration_llara import LlaraConfig
+from .configuration_recommenders import RECOMMENDER_CONFIG_CLASSES, ItemEmbeddingsConfig, SequentialRecommenderConfig
+from .item_catalogue import ItemCatalogue
+from .modeling_llara import LlaraForRecommendation, LlaraModel, LlaraPreTrainedModel, LlaraProjector
+from .modeling_recommender import ItemEmbeddingsRecommender, RecommenderOutput, SequentialRecommender
+from .processing_llara import LlaraProcessor
+from .prompt_templates import DEFAULT_ITEM_TOKEN, PROMPT_TEMPLATES, render_prompt
+from .recommender_registry import RECOMMENDER_CLASSES, load_recommender, recommender_from_config
+
+__version__ = "0.1.0"
+
+AutoConfig.register(LlaraConfig.model_type, LlaraConfig, exist_ok=True)
+AutoModel.register(LlaraConfig, LlaraModel, exist_ok=True)
+AutoModelForCausalLM.register(LlaraConfig, LlaraForRecommendation, exist_ok=True)
+for _model_type, _model_class in RECOMMENDER_CLASSES.items():
+    AutoConfig.register(_model_type, _model_class.config_class, exist_ok=True)
+    AutoModel.register(_model_class.config_class, _model_class, exist_ok=True)
+# Saved folders carry this package's modelling code, so they load with `trust_remote_code=True`
+# in a process that never imports llara_hf.
+LlaraConfig.register_for_auto_class()
+LlaraForRecommendation.register_for_auto_class("AutoModelForCausalLM")
+
+__all__ = [
+    "DEFAULT_BACKBONE",
+    "DEFAULT_ITEM_TOKEN",
+    "PROMPT_TEMPLATES",
+    "RECOMMENDER_CLASSES",
+    "RECOMMENDER_CONFIG_CLASSES",
+    "ItemCatalogue",
+    "ItemEmbeddingsConfig",
+    "ItemEmbeddingsRecommender",
+    "LlaraConfig",
+    "LlaraForRecommendation",
+    "LlaraModel",
+    "LlaraPreTrainedModel",
+    "LlaraProcessor",
+    "LlaraProjector",
+    "RecommenderOutput",
+    "SequentialRecommender",
+    "SequentialRecommenderConfig",
+    "load_backbone",
+    "load_backbone_tokenizer",
+    "load_recommender",
+    "recommender_from_config",
+    "render_prompt",
+    "resolve_backbone",
+]

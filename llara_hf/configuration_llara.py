@@ -1,0 +1,65 @@
+"""Configuration of LLaRA: a causal LM, a sequential recommender, and the projector between them."""
+
+from __future__ import annotations
+
+from transformers import AutoConfig, PreTrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+from .configuration_recommenders import SequentialRecommenderConfig, recommender_config_from_dict
+
+PROMPT_FORMS = ("hybrid", "text")
+
+
+class LlaraConfig(PreTrainedConfig):
+    """Configuration of [`LlaraForRecommendation`], laid out as transformers' `LlavaConfig`.
+
+    Args:
+        text_config: the causal LM's config (any `AutoConfig` model type, as a config or a dict).
+        recommender_config: the sequential recommender's config (SASRec, GRU4Rec, Caser or a plain item
+            table), as a config or a dict with its `model_type`.
+        item_token_id: id of the placeholder token whose embedding is replaced by the projected item.
+        projector_hidden_act: activation between the projector's two linear layers (the paper: GELU).
+        projector_bias: whether the projector's linear layers have biases.
+        freeze_recommender: keep the recommender's weights fixed (the paper does).
+        prompt_form: the prompt form inference uses by default: `"hybrid"` (titles and item embeddings)
+            or `"text"` (titles only: zero-shot backbones and models trained with the `text` curriculum).
+        tie_word_embeddings: taken from `text_config` unless given.
+    """
+
+    model_type = "llara"
+    sub_configs_defaults = {
+        "text_config": SubConfigSpec(config_class=AutoConfig, model_type="llama"),
+        "recommender_config": SequentialRecommenderConfig,
+    }
+
+    text_config: dict | PreTrainedConfig | None = None
+    recommender_config: dict | PreTrainedConfig | None = None
+    item_token_id: int | None = None
+    projector_hidden_act: str = "gelu"
+    projector_bias: bool = True
+    freeze_recommender: bool = True
+    prompt_form: str = "hybrid"
+    tie_word_embeddings: bool | None = None
+
+    def __post_init__(self, **kwargs):
+        # Recommender configs are resolved here, by their own registry, so that a folder loaded with
+        # `trust_remote_code` needs no `AutoConfig` registration.
+        self.recommender_config = recommender_config_from_dict(self.recommender_config or {})
+        super().__post_init__(**kwargs)
+        if self.prompt_form not in PROMPT_FORMS:
+            raise ValueError(f"prompt_form must be one of {PROMPT_FORMS}, got {self.prompt_form!r}.")
+        if self.tie_word_embeddings is None:
+            self.tie_word_embeddings = bool(getattr(self.text_config, "tie_word_embeddings", False))
+        if self.item_token_id is not None and not 0 <= self.item_token_id < self.text_config.vocab_size:
+            raise ValueError(
+                f"item_token_id {self.item_token_id} is outside the text model's vocabulary of "
+                f"{self.text_config.vocab_size}: add the placeholder token and resize the embeddings first."
+            )
+
+    @property
+    def num_items(self) -> int:
+        """Size of the item catalogue, as the recommender knows it."""
+        return self.recommender_config.num_items
+
+
+__all__ = ["LlaraConfig"]
