@@ -4,13 +4,25 @@ from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
 
 from .backbones import DEFAULT_BACKBONE, load_backbone, load_backbone_tokenizer, resolve_backbone
 from .configuration_llara import LlaraConfig
-from .configuration_recommenders import RECOMMENDER_CONFIG_CLASSES, ItemEmbeddingsConfig, SequentialRecommenderConfig
+from .configuration_recommenders import (
+    RECOMMENDER_CONFIG_CLASSES,
+    ItemEmbeddingsConfig,
+    SequentialRecommenderConfig,
+)
 from .item_catalogue import ItemCatalogue
 from .modeling_llara import LlaraForRecommendation, LlaraModel, LlaraPreTrainedModel, LlaraProjector
 from .modeling_recommender import ItemEmbeddingsRecommender, RecommenderOutput, SequentialRecommender
 from .processing_llara import LlaraProcessor
 from .prompt_templates import DEFAULT_ITEM_TOKEN, PROMPT_TEMPLATES, render_prompt
 from .recommender_registry import RECOMMENDER_CLASSES, load_recommender, recommender_from_config
+from .train_llara import LlaraTrainArguments, build_trainer, train_llara
+from .training import (
+    CURRICULA,
+    CurriculumSFTConfig,
+    CurriculumSFTTrainer,
+    LlaraCurriculumCollator,
+    paper_lora_config,
+)
 
 __version__ = "0.1.0"
 
@@ -26,6 +38,14 @@ LlaraConfig.register_for_auto_class()
 LlaraForRecommendation.register_for_auto_class("AutoModelForCausalLM")
 
 __all__ = [
+    "CURRICULA",
+    "CurriculumSFTConfig",
+    "CurriculumSFTTrainer",
+    "LlaraCurriculumCollator",
+    "LlaraTrainArguments",
+    "build_trainer",
+    "paper_lora_config",
+    "train_llara",
     "DEFAULT_BACKBONE",
     "DEFAULT_ITEM_TOKEN",
     "PROMPT_TEMPLATES",

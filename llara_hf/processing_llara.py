@@ -139,7 +139,10 @@ class LlaraProcessor:
         return encoding
 
     def pad(
-        self, encodings: Sequence[dict[str, list[int]]], padding_side: str = "right", pad_to_multiple_of: int | None = None
+        self,
+        encodings: Sequence[dict[str, list[int]]],
+        padding_side: str = "right",
+        pad_to_multiple_of: int | None = None,
     ) -> dict[str, torch.Tensor]:
         """Stack encodings into tensors: `input_ids`, `attention_mask`, `item_ids` padded with -100, `labels`."""
         if padding_side not in ("left", "right"):
@@ -154,7 +157,9 @@ class LlaraProcessor:
             return filler + values if side == "left" else values + filler
 
         batch = {
-            "input_ids": [padded(e["input_ids"], length, self.tokenizer.pad_token_id, padding_side) for e in encodings],
+            "input_ids": [
+                padded(e["input_ids"], length, self.tokenizer.pad_token_id, padding_side) for e in encodings
+            ],
             "attention_mask": [padded([1] * len(e["input_ids"]), length, 0, padding_side) for e in encodings],
             "item_ids": [padded(e["item_ids"], max_items, ITEM_PAD_ID, "right") for e in encodings],
         }

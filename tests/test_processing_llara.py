@@ -13,7 +13,8 @@ def processor():
 
 
 @pytest.mark.parametrize(
-    "template", ["Seen {history}. Pick from {candidates}. Answer: ", "Seen {history}. Pick from {candidates}. Answer:"]
+    "template",
+    ["Seen {history}. Pick from {candidates}. Answer: ", "Seen {history}. Pick from {candidates}. Answer:"],
 )
 def test_first_unmasked_label_is_the_first_token_of_the_target_title(template):
     processor = tiny_processor(templates=[template])
@@ -25,7 +26,9 @@ def test_first_unmasked_label_is_the_first_token_of_the_target_title(template):
     assert encoding["labels"][-1] == processor.tokenizer.eos_token_id
     assert encoding["input_ids"][first:] == encoding["labels"][first:]
     # Tokenising prompt and answer as one string would merge the trailing space into the answer's first token.
-    joined = processor.tokenizer(processor.render([0, 1, 2], [3, 1, 4])[0] + "The Usual Suspects")["input_ids"]
+    joined = processor.tokenizer(processor.render([0, 1, 2], [3, 1, 4])[0] + "The Usual Suspects")[
+        "input_ids"
+    ]
     assert (joined[first] != title_ids[0]) == template.endswith(" ")
 
 
@@ -81,7 +84,9 @@ def test_batches_pad_left_for_generation_and_right_for_training(processor):
 
 
 def test_save_and_load_round_trip(processor, tmp_path):
-    custom = tiny_processor(templates=["After {history}, choose among {candidates}: "], completion_terminator=".")
+    custom = tiny_processor(
+        templates=["After {history}, choose among {candidates}: "], completion_terminator="."
+    )
     custom.save_pretrained(tmp_path)
     reloaded = LlaraProcessor.from_pretrained(tmp_path)
     assert reloaded.templates == custom.templates

@@ -1,0 +1,19 @@
+"""Training LLaRA: curriculum schedules, the two-form collator, `CurriculumSFTConfig` and `CurriculumSFTTrainer`."""
+
+from .collator import LlaraCurriculumCollator, select_prompt_form
+from .config import CurriculumSFTConfig
+from .curriculum import CURRICULA, hybrid_probability, is_hybrid_step
+from .lora import language_model_lora_targets, paper_lora_config
+from .trainer import CurriculumSFTTrainer
+
+__all__ = [
+    "CURRICULA",
+    "CurriculumSFTConfig",
+    "CurriculumSFTTrainer",
+    "LlaraCurriculumCollator",
+    "hybrid_probability",
+    "is_hybrid_step",
+    "language_model_lora_targets",
+    "paper_lora_config",
+    "select_prompt_form",
+]

