@@ -9,6 +9,7 @@ from .configuration_recommenders import (
     ItemEmbeddingsConfig,
     SequentialRecommenderConfig,
 )
+from .data import LlaraDataConfig, LlaraDatasetBuilder, load_item_catalogue, load_llara_dataset
 from .item_catalogue import ItemCatalogue
 from .modeling_llara import LlaraForRecommendation, LlaraModel, LlaraPreTrainedModel, LlaraProjector
 from .modeling_recommender import ItemEmbeddingsRecommender, RecommenderOutput, SequentialRecommender
@@ -55,6 +56,8 @@ __all__ = [
     "ItemEmbeddingsConfig",
     "ItemEmbeddingsRecommender",
     "LlaraConfig",
+    "LlaraDataConfig",
+    "LlaraDatasetBuilder",
     "LlaraForRecommendation",
     "LlaraModel",
     "LlaraPreTrainedModel",
@@ -65,6 +68,8 @@ __all__ = [
     "SequentialRecommenderConfig",
     "load_backbone",
     "load_backbone_tokenizer",
+    "load_item_catalogue",
+    "load_llara_dataset",
     "load_recommender",
     "recommender_from_config",
     "render_prompt",
