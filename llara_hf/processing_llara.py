@@ -235,7 +235,9 @@ class LlaraProcessor:
         with open(path, encoding="utf-8") as handle:
             settings = json.load(handle)
         settings.pop("processor_class", None)
-        return cls(AutoTokenizer.from_pretrained(folder), ItemCatalogue.load(folder), **settings)
+        # The folder's config.json may name remote code for the model; the tokenizer never needs it.
+        tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=False)
+        return cls(tokenizer, ItemCatalogue.load(folder), **settings)
 
 
 __all__ = ["LlaraProcessor"]

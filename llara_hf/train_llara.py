@@ -22,6 +22,7 @@ from .processing_llara import LlaraProcessor
 from .training import CurriculumSFTConfig, CurriculumSFTTrainer, paper_lora_config
 
 SYNTHETIC = "synthetic"
+BASE_FOLDER = "_llara_base"  # `push_to_hub` never uploads folders starting with "_"
 
 
 @dataclass
@@ -68,6 +69,12 @@ class LlaraTrainArguments:
     lora_r: int = 8
     lora_alpha: int = 32
     lora_dropout: float = 0.1
+    save_base: bool = field(
+        default=True,
+        metadata={
+            "help": "Save the untrained LLaRA base into output_dir/_llara_base so the LoRA adapter can be pushed."
+        },
+    )
 
     def __post_init__(self):
         if isinstance(self.backbone_config_overrides, str):
@@ -124,6 +131,12 @@ def build_trainer(
             "config_overrides": script_args.backbone_config_overrides,
         },
     )
+    if script_args.save_base and training_args.should_save:
+        # An adapter is only usable beside its base (placeholder row, item table, recommender): keep it.
+        base_dir = os.path.join(training_args.output_dir, BASE_FOLDER)
+        model.save_pretrained(base_dir)
+        processor.save_pretrained(base_dir)
+        model.name_or_path = model.config._name_or_path = base_dir
     peft_config = None
     if script_args.use_lora:
         peft_config = paper_lora_config(script_args.lora_r, script_args.lora_alpha, script_args.lora_dropout)
@@ -142,4 +155,5 @@ def train_llara(script_args: LlaraTrainArguments, training_args: CurriculumSFTCo
     trainer = build_trainer(script_args, training_args)
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model(training_args.output_dir)
+    trainer.save_state()
     return trainer

@@ -54,12 +54,25 @@ class CurriculumSFTTrainer(SFTTrainer):
                 f"model must be a LlaraForRecommendation, got {type(model).__name__}: wrap a causal LM with "
                 "`LlaraForRecommendation.from_backbone`."
             )
-        _check_processor_matches_model(processor, model)
+        check_processor_matches_model(processor, model)
         model.config.freeze_recommender = not args.train_recommender
         model.model.recommender.requires_grad_(args.train_recommender)
         model.config.prompt_form = "text" if args.curriculum == "text" else "hybrid"
         if peft_config is not None:
             peft_config = _aim_peft_config(peft_config, model, args.train_recommender)
+            if args.push_to_hub and args.should_save:
+                # An adapter repo must name a real base: the untrained LLaRA model, published beside it.
+                from ..hub import publish_llara_base
+
+                repo_name = args.hub_model_id or os.path.basename(os.path.abspath(args.output_dir))
+                publish_llara_base(
+                    model,
+                    processor,
+                    f"{repo_name}-base",
+                    peft_config=peft_config,
+                    token=args.hub_token,
+                    private=args.hub_private_repo,
+                )
         self.processor = processor
         super().__init__(
             model=model,
@@ -119,6 +132,24 @@ class CurriculumSFTTrainer(SFTTrainer):
             "hybrid_steps": "".join("1" if self.is_hybrid_step(step) else "0" for step in steps),
         }
 
+    def create_model_card(self, model_name=None, dataset_name=None, tags=None, **kwargs):
+        """LLaRA's card (settings, metrics, training curves), also on `push_to_hub`, instead of TRL's."""
+        if not self.is_world_process_zero():
+            return
+        from ..hub import write_llara_model_card
+
+        write_llara_model_card(
+            self.args.output_dir,
+            self.model,
+            self.state.log_history,
+            processor=self.processor,
+            repo_id=self.hub_model_id,
+            curriculum=self.curriculum_state(),
+            training=self.args,
+            datasets=dataset_name,
+            tags=tags,
+        )
+
     def _save(self, output_dir: str | None = None, state_dict=None):
         super()._save(output_dir, state_dict)
         output_dir = output_dir if output_dir is not None else self.args.output_dir
@@ -130,7 +161,8 @@ class CurriculumSFTTrainer(SFTTrainer):
             os.replace(f"{path}.tmp", path)
 
 
-def _check_processor_matches_model(processor: LlaraProcessor, model: LlaraForRecommendation) -> None:
+def check_processor_matches_model(processor: LlaraProcessor, model: LlaraForRecommendation) -> None:
+    """Raise a `ValueError` when the processor and the model disagree on the placeholder or the catalogue."""
     if processor.item_token_id != model.config.item_token_id:
         raise ValueError(
             f"The processor's placeholder token id {processor.item_token_id} differs from the model's "
