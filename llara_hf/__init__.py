@@ -6,16 +6,24 @@ from .backbones import DEFAULT_BACKBONE, load_backbone, load_backbone_tokenizer,
 from .configuration_llara import LlaraConfig
 from .configuration_recommenders import (
     RECOMMENDER_CONFIG_CLASSES,
+    CaserConfig,
+    GRU4RecConfig,
     ItemEmbeddingsConfig,
+    SASRecConfig,
     SequentialRecommenderConfig,
 )
 from .data import LlaraDataConfig, LlaraDatasetBuilder, load_item_catalogue, load_llara_dataset
+from .hub import push_llara_dataset_to_hub, push_llara_to_hub, write_llara_model_card
 from .item_catalogue import ItemCatalogue
+from .modeling_caser import CaserModel
+from .modeling_gru4rec import GRU4RecModel
 from .modeling_llara import LlaraForRecommendation, LlaraModel, LlaraPreTrainedModel, LlaraProjector
 from .modeling_recommender import ItemEmbeddingsRecommender, RecommenderOutput, SequentialRecommender
+from .modeling_sasrec import SASRecModel
 from .processing_llara import LlaraProcessor
 from .prompt_templates import DEFAULT_ITEM_TOKEN, PROMPT_TEMPLATES, render_prompt
 from .recommender_registry import RECOMMENDER_CLASSES, load_recommender, recommender_from_config
+from .recommenders import RecommenderTrainingArguments, evaluate_recommender, train_recommender
 from .train_llara import LlaraTrainArguments, build_trainer, train_llara
 from .training import (
     CURRICULA,
@@ -40,22 +48,22 @@ LlaraForRecommendation.register_for_auto_class("AutoModelForCausalLM")
 
 __all__ = [
     "CURRICULA",
-    "CurriculumSFTConfig",
-    "CurriculumSFTTrainer",
-    "LlaraCurriculumCollator",
-    "LlaraTrainArguments",
-    "build_trainer",
-    "paper_lora_config",
-    "train_llara",
     "DEFAULT_BACKBONE",
     "DEFAULT_ITEM_TOKEN",
     "PROMPT_TEMPLATES",
     "RECOMMENDER_CLASSES",
     "RECOMMENDER_CONFIG_CLASSES",
+    "CaserConfig",
+    "CaserModel",
+    "CurriculumSFTConfig",
+    "CurriculumSFTTrainer",
+    "GRU4RecConfig",
+    "GRU4RecModel",
     "ItemCatalogue",
     "ItemEmbeddingsConfig",
     "ItemEmbeddingsRecommender",
     "LlaraConfig",
+    "LlaraCurriculumCollator",
     "LlaraDataConfig",
     "LlaraDatasetBuilder",
     "LlaraForRecommendation",
@@ -63,15 +71,27 @@ __all__ = [
     "LlaraPreTrainedModel",
     "LlaraProcessor",
     "LlaraProjector",
+    "LlaraTrainArguments",
     "RecommenderOutput",
+    "RecommenderTrainingArguments",
+    "SASRecConfig",
+    "SASRecModel",
     "SequentialRecommender",
     "SequentialRecommenderConfig",
+    "build_trainer",
+    "evaluate_recommender",
     "load_backbone",
     "load_backbone_tokenizer",
     "load_item_catalogue",
     "load_llara_dataset",
     "load_recommender",
+    "paper_lora_config",
+    "push_llara_dataset_to_hub",
+    "push_llara_to_hub",
     "recommender_from_config",
     "render_prompt",
     "resolve_backbone",
+    "train_llara",
+    "train_recommender",
+    "write_llara_model_card",
 ]
