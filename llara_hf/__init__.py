@@ -3,6 +3,7 @@
 from transformers import AutoConfig, AutoModel, AutoModelForCausalLM
 
 from .backbones import DEFAULT_BACKBONE, load_backbone, load_backbone_tokenizer, resolve_backbone
+from .candidate_scoring import score_candidates
 from .configuration_llara import LlaraConfig
 from .configuration_recommenders import (
     RECOMMENDER_CONFIG_CLASSES,
@@ -13,6 +14,7 @@ from .configuration_recommenders import (
     SequentialRecommenderConfig,
 )
 from .data import LlaraDataConfig, LlaraDatasetBuilder, load_item_catalogue, load_llara_dataset
+from .evaluation import PROTOCOLS, evaluate, load_model_and_processor, predict, protocol_metrics
 from .hub import push_llara_dataset_to_hub, push_llara_to_hub, write_llara_model_card
 from .item_catalogue import ItemCatalogue
 from .modeling_caser import CaserModel
@@ -22,6 +24,7 @@ from .modeling_recommender import ItemEmbeddingsRecommender, RecommenderOutput, 
 from .modeling_sasrec import SASRecModel
 from .processing_llara import LlaraProcessor
 from .prompt_templates import DEFAULT_ITEM_TOKEN, PROMPT_TEMPLATES, render_prompt
+from .recommendation import recommend
 from .recommender_registry import RECOMMENDER_CLASSES, load_recommender, recommender_from_config
 from .recommenders import RecommenderTrainingArguments, evaluate_recommender, train_recommender
 from .train_llara import LlaraTrainArguments, build_trainer, train_llara
@@ -51,6 +54,7 @@ __all__ = [
     "DEFAULT_BACKBONE",
     "DEFAULT_ITEM_TOKEN",
     "PROMPT_TEMPLATES",
+    "PROTOCOLS",
     "RECOMMENDER_CLASSES",
     "RECOMMENDER_CONFIG_CLASSES",
     "CaserConfig",
@@ -79,18 +83,24 @@ __all__ = [
     "SequentialRecommender",
     "SequentialRecommenderConfig",
     "build_trainer",
+    "evaluate",
     "evaluate_recommender",
     "load_backbone",
     "load_backbone_tokenizer",
     "load_item_catalogue",
     "load_llara_dataset",
+    "load_model_and_processor",
     "load_recommender",
     "paper_lora_config",
+    "predict",
+    "protocol_metrics",
     "push_llara_dataset_to_hub",
     "push_llara_to_hub",
+    "recommend",
     "recommender_from_config",
     "render_prompt",
     "resolve_backbone",
+    "score_candidates",
     "train_llara",
     "train_recommender",
     "write_llara_model_card",
