@@ -19,6 +19,7 @@ from .prompt_templates import (
 )
 
 PROCESSOR_FILE = "llara_processor.json"
+WORD_ANCHOR = "a"  # answers are tokenised after this word and a space, then it is dropped
 IGNORE_INDEX = -100
 
 
@@ -27,7 +28,8 @@ class LlaraProcessor:
 
     Each item renders as its title followed by one placeholder token (hybrid) or by nothing
     (text-only). Prompt and completion are tokenised separately and concatenated, so the first label is
-    always the completion's first token, whatever the prompt ends with.
+    always the answer's first token, whatever the prompt ends with; the answer's tokens are those the
+    title has in the candidate list.
 
     Args:
         tokenizer: the backbone's tokenizer; the placeholder token is added to it when missing.
@@ -58,6 +60,7 @@ class LlaraProcessor:
         self.separator = separator
         self.completion_terminator = completion_terminator
         self.max_history_items = max_history_items
+        self._completion_ids: dict[str, list[int]] = {}
         if item_token not in tokenizer.get_vocab():
             tokenizer.add_special_tokens({"additional_special_tokens": [item_token]})
         if tokenizer.pad_token is None:
@@ -105,14 +108,27 @@ class LlaraProcessor:
         return prompt, history + candidates if history_comes_first(template) else candidates + history
 
     def encode_prompt(self, prompt: str) -> list[int]:
-        return self.tokenizer(prompt, add_special_tokens=True)["input_ids"]
+        """The prompt's tokens. Trailing whitespace ("Answer: ") is left to the answer, see `encode_completion`."""
+        return self.tokenizer(prompt.rstrip(), add_special_tokens=True)["input_ids"]
 
     def encode_completion(self, title: str) -> list[int]:
-        """The answer's tokens as the model learns and scores them: title, terminator, end of sequence."""
-        ids = self.tokenizer(title + self.completion_terminator, add_special_tokens=False)["input_ids"]
-        if self.tokenizer.eos_token_id is not None:
-            ids = ids + [self.tokenizer.eos_token_id]
-        return ids
+        """The answer's tokens as the model learns, generates and scores them: title, terminator, end of sequence.
+
+        The title is tokenised as a word inside a sentence (after a space), so its tokens are the very ids it
+        has in the prompt's candidate list; answering is then copying those ids, for byte-level BPE and
+        SentencePiece tokenizers alike.
+        """
+        if title not in self._completion_ids:
+            anchor = self.tokenizer(WORD_ANCHOR, add_special_tokens=False)["input_ids"]
+            text = f"{WORD_ANCHOR} {title}{self.completion_terminator}"
+            ids = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+            if ids[: len(anchor)] != anchor:
+                raise ValueError(f"The tokenizer merges {title!r} into the word before it; rename the item.")
+            ids = ids[len(anchor) :]
+            if self.tokenizer.eos_token_id is not None:
+                ids = ids + [self.tokenizer.eos_token_id]
+            self._completion_ids[title] = ids
+        return list(self._completion_ids[title])
 
     def encode(
         self,

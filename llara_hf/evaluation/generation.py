@@ -88,7 +88,8 @@ def generate_constrained(
     """Greedy generation restricted to each row's candidate answers.
 
     Returns, per row, the index of the candidate generated (None only if the answer were cut short,
-    which `max_new_tokens` = the longest answer rules out) and the generated text.
+    which `max_new_tokens` = the longest answer rules out) and the generated text, without the space
+    that separates it from the prompt.
     """
     tokenizer = processor.tokenizer
     if tokenizer.eos_token_id is None:
@@ -119,5 +120,5 @@ def generate_constrained(
             else generated
         )
         index = next((j for j, ids in enumerate(row_completions) if ids == answer), None)
-        results.append((index, tokenizer.decode(answer, skip_special_tokens=True)))
+        results.append((index, tokenizer.decode(answer, skip_special_tokens=True).lstrip()))
     return results
