@@ -47,7 +47,9 @@ def synthetic_rows(count=32, num_items=12, seed=0):
     return Dataset.from_list(rows)
 
 
-def make_trainer(tmp_path, curriculum="linear", max_steps=4, peft=True, callbacks=None, **overrides):
+def make_trainer(
+    tmp_path, curriculum="linear", max_steps=4, peft=True, callbacks=None, eval_dataset=None, **overrides
+):
     processor = tiny_processor()
     model = tiny_llara(processor, seed=0)
     settings = dict(
@@ -71,6 +73,7 @@ def make_trainer(tmp_path, curriculum="linear", max_steps=4, peft=True, callback
         args=CurriculumSFTConfig(**settings),
         processor=processor,
         train_dataset=synthetic_rows(),
+        eval_dataset=eval_dataset,
         peft_config=paper_lora_config() if peft else None,
         callbacks=callbacks,
     )
@@ -152,7 +155,9 @@ def test_projector_changes_only_on_hybrid_steps(tmp_path):
     initial = projector_weights(trainer)
     trainer.train()
     steps = [initial, *recorder.snapshots]
-    moved = [any(not torch.equal(a[name], b[name]) for name in a) for a, b in zip(steps, steps[1:], strict=False)]
+    moved = [
+        any(not torch.equal(a[name], b[name]) for name in a) for a, b in zip(steps, steps[1:], strict=False)
+    ]
     assert trainer.curriculum_state()["hybrid_steps"] == "0011"
     assert moved == [False, False, True, True]
 
@@ -170,6 +175,29 @@ def test_lora_trains_only_adapters_and_projector(tmp_path):
     assert all("lora_" in name or ".projector.modules_to_save." in name for name in changed)
     assert any(".projector." in name for name in changed)
     assert not any(".recommender." in name or "embed_tokens" in name for name in changed)
+
+
+@pytest.mark.parametrize("protocol", ["ranking", "paper"])
+def test_evaluation_adds_recommendation_metrics_on_the_stored_candidates(tmp_path, protocol):
+    trainer = make_trainer(
+        tmp_path,
+        curriculum="hybrid",
+        max_steps=2,
+        eval_strategy="steps",
+        eval_steps=2,
+        per_device_eval_batch_size=2,
+        recommendation_eval_protocol=protocol,
+        recommendation_eval_rows=3,
+        eval_dataset=synthetic_rows(4, seed=1),
+    )
+    trainer.train()
+    evaluation = next(entry for entry in trainer.state.log_history if f"eval_{protocol}_hr@1" in entry)
+    if protocol == "ranking":
+        assert 0.0 <= evaluation["eval_ranking_hr@1"] <= evaluation["eval_ranking_hr@3"] <= 1.0
+    else:
+        product = evaluation["eval_paper_hr@1"] * evaluation["eval_paper_valid_ratio"]
+        assert evaluation["eval_paper_hr1_x_valid_ratio"] == pytest.approx(product)
+    assert any("eval_loss" in entry for entry in trainer.state.log_history)
 
 
 def test_processor_and_model_must_agree(tmp_path):

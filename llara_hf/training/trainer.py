@@ -120,6 +120,38 @@ class CurriculumSFTTrainer(SFTTrainer):
                 parameter.grad = None
         return loss
 
+    def evaluate(
+        self, eval_dataset=None, ignore_keys=None, metric_key_prefix: str = "eval"
+    ) -> dict[str, float]:
+        """The loss, plus recommendation metrics on the stored candidates (`recommendation_eval_protocol`).
+
+        `ranking` adds likelihood-ranking HR@k/NDCG@k; `paper` adds the paper's ValidRatio, HR@1 and their
+        product `hr1_x_valid_ratio`, its checkpoint-selection metric: set `metric_for_best_model` to
+        `eval_paper_hr1_x_valid_ratio` or `eval_ranking_hr@1`.
+        """
+        metrics = super().evaluate(eval_dataset, ignore_keys=ignore_keys, metric_key_prefix=metric_key_prefix)
+        protocol = self.args.recommendation_eval_protocol
+        rows = self.eval_dataset if eval_dataset is None else eval_dataset
+        if protocol == "none" or rows is None or isinstance(rows, (str, dict)):
+            return metrics
+        from ..evaluation import evaluate as evaluate_recommendations
+
+        results = evaluate_recommendations(
+            self.accelerator.unwrap_model(self.model),
+            self.processor,
+            rows,
+            protocol=protocol,
+            batch_size=self.args.per_device_eval_batch_size,
+            limit=self.args.recommendation_eval_rows,
+            show_progress=False,
+        )
+        if protocol == "paper":
+            results["hr1_x_valid_ratio"] = results["hr@1"] * results["valid_ratio"]
+        recommendation = {f"{metric_key_prefix}_{protocol}_{name}": value for name, value in results.items()}
+        self.log(recommendation)
+        metrics.update(recommendation)
+        return metrics
+
     def curriculum_state(self) -> dict:
         """The curriculum's settings and the form of every optimisation step so far (1 hybrid, 0 text)."""
         steps = range(self.state.global_step)
