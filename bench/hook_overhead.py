@@ -27,7 +27,9 @@ from llara_hf import ItemCatalogue, LlaraForRecommendation, LlaraProcessor
 from llara_hf.modeling_llara import flatten_item_ids
 
 
-def sample_batch(processor: LlaraProcessor, batch_size: int, num_items: int, seed: int) -> dict[str, torch.Tensor]:
+def sample_batch(
+    processor: LlaraProcessor, batch_size: int, num_items: int, seed: int
+) -> dict[str, torch.Tensor]:
     generator = torch.Generator().manual_seed(seed)
     histories, candidates, targets = [], [], []
     for _ in range(batch_size):
@@ -60,7 +62,9 @@ def looped_embeddings(model: LlaraForRecommendation, batch: dict[str, torch.Tens
     return embeddings
 
 
-def backbone_loss(model: LlaraForRecommendation, batch: dict[str, torch.Tensor], inputs_embeds=None) -> torch.Tensor:
+def backbone_loss(
+    model: LlaraForRecommendation, batch: dict[str, torch.Tensor], inputs_embeds=None
+) -> torch.Tensor:
     """The backbone's own causal-LM computation, on token ids or on given input embeddings."""
     hidden = model.model.language_model(
         input_ids=None if inputs_embeds is not None else batch["input_ids"],
@@ -80,7 +84,9 @@ def timed(run, precision) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backbone", default="default")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=7)
@@ -95,12 +101,16 @@ def main() -> None:
     processor = LlaraProcessor.from_backbone(args.backbone, catalogue)
     batch = sample_batch(processor, args.batch_size, num_items, seed=0)
     tokens = int(batch["attention_mask"].sum())
-    model = LlaraForRecommendation.from_backbone(args.backbone, num_items=num_items, tokenizer=processor.tokenizer)
+    model = LlaraForRecommendation.from_backbone(
+        args.backbone, num_items=num_items, tokenizer=processor.tokenizer
+    )
     model.train()
     variants = {
         "bare backbone": lambda: backbone_loss(model, batch),
         "LlaraForRecommendation (hook)": lambda: model(**batch).loss,
-        "per-sample Python loop (original code)": lambda: backbone_loss(model, batch, looped_embeddings(model, batch)),
+        "per-sample Python loop (original code)": lambda: backbone_loss(
+            model, batch, looped_embeddings(model, batch)
+        ),
     }
     injections = {
         "LlaraForRecommendation (hook)": lambda: hooked_embeddings(model, batch).float().sum(),
@@ -157,13 +167,21 @@ def main() -> None:
     )
     for row in results:
         injection = "-" if row["injection_s"] is None else f"{row['injection_s'] * 1000:.1f}"
-        share = "-" if row["injection_share_of_backbone"] is None else f"{1 + row['injection_share_of_backbone']:.4f}"
+        share = (
+            "-"
+            if row["injection_share_of_backbone"] is None
+            else f"{1 + row['injection_share_of_backbone']:.4f}"
+        )
         print(
             f"{row['dtype']:<10} {row['variant']:<40} {row['median_s']:>9.3f} "
             f"{row['median_ratio_to_backbone']:>11.3f} {injection:>13} {share:>19}"
         )
     report = {
-        "machine": {"platform": platform.platform(), "processor": platform.processor(), "threads": args.threads},
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor(),
+            "threads": args.threads,
+        },
         "backbone": args.backbone,
         "batch_size": args.batch_size,
         "tokens": tokens,

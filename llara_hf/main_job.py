@@ -48,7 +48,7 @@ class Budget:
 
 BUDGETS = {
     # About 15 minutes on 2 CPU cores: shows every stage; the LLM barely trains.
-    "quick": Budget("quick", 160, 1.0, 4, 1, 1e-3, 30),
+    "quick": Budget("quick", 120, 1.0, 4, 1, 1e-3, 30),
     # At most 2 hours on 2 CPU cores: the budget the quality goal is measured on.
     "cpu-hour": Budget("cpu-hour", 1600, 1.0, 4, 1, 1e-3, 200),
     # The paper's scale, for a GPU: every training row, 5 epochs, batch 8 x 16.

@@ -13,7 +13,8 @@ def processor():
 
 
 @pytest.mark.parametrize(
-    "template", ["Seen {history}. Pick from {candidates}. Answer: ", "Seen {history}. Pick from {candidates}. Answer:"]
+    "template",
+    ["Seen {history}. Pick from {candidates}. Answer: ", "Seen {history}. Pick from {candidates}. Answer:"],
 )
 def test_first_unmasked_label_is_the_first_token_of_the_target_title(template):
     processor = tiny_processor(templates=[template])

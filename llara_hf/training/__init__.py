@@ -3,11 +3,12 @@
 from .collator import LlaraCurriculumCollator, select_prompt_form
 from .config import CurriculumSFTConfig
 from .curriculum import CURRICULA, hybrid_probability, is_hybrid_step
-from .lora import language_model_lora_targets, paper_lora_config
+from .lora import PAPER_LORA_MODULES, language_model_lora_targets, paper_lora_config
 from .trainer import CurriculumSFTTrainer
 
 __all__ = [
     "CURRICULA",
+    "PAPER_LORA_MODULES",
     "CurriculumSFTConfig",
     "CurriculumSFTTrainer",
     "LlaraCurriculumCollator",
