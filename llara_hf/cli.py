@@ -27,13 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"llara_hf.commands.{name}")
-        except ModuleNotFoundError as error:
-            if error.name != f"llara_hf.commands.{name}":
-                raise
-            continue
-        module.register(subparsers)
+        importlib.import_module(f"llara_hf.commands.{name}").register(subparsers)
     return parser
 
 

@@ -8,16 +8,14 @@ imports it (`trust_remote_code=True`). Logits and `recommend()` must match the t
 import copy
 import json
 import os
-import random
 import subprocess
 import sys
 import textwrap
 
 import pytest
 import torch
-from datasets import Dataset
 from huggingface_hub import HfApi, ModelCard, hf_hub_download, snapshot_download
-from tiny_models import tiny_llara, tiny_processor
+from tiny_models import synthetic_rows, tiny_llara, tiny_processor
 
 from llara_hf import LlaraForRecommendation
 from llara_hf.hub import (
@@ -67,24 +65,6 @@ LOAD_SCRIPT = textwrap.dedent(
 )
 
 
-def synthetic_rows(count=16, num_items=12, seed=0):
-    rng = random.Random(seed)
-    rows = []
-    for index in range(count):
-        history = [(rng.randrange(num_items) + offset) % num_items for offset in range(3)]
-        target = (history[-1] + 1) % num_items
-        candidates = [target] + rng.sample([item for item in range(num_items) if item != target], 3)
-        rows.append(
-            {
-                "history_item_ids": history,
-                "candidate_item_ids": candidates,
-                "target_item_id": target,
-                "template_id": index % 3,
-            }
-        )
-    return Dataset.from_list(rows)
-
-
 def train_tiny_llara(output_dir, max_steps=4, **overrides):
     processor = tiny_processor()
     settings = dict(
@@ -106,7 +86,7 @@ def train_tiny_llara(output_dir, max_steps=4, **overrides):
         model=tiny_llara(processor, seed=0),
         args=CurriculumSFTConfig(**settings),
         processor=processor,
-        train_dataset=synthetic_rows(),
+        train_dataset=synthetic_rows(16),
         peft_config=paper_lora_config(),
     )
     trainer.train()

@@ -7,8 +7,7 @@ import pytest
 import torch
 from huggingface_hub import HfApi, ModelCard, hf_hub_download
 from peft import AutoPeftModelForCausalLM
-from test_hub_push import synthetic_rows
-from tiny_models import tiny_llara, tiny_processor
+from tiny_models import synthetic_rows, tiny_llara, tiny_processor
 from trl import SFTTrainer
 
 from llara_hf import LlaraForRecommendation
@@ -42,7 +41,7 @@ def run(tmp_path_factory):
         model=LlaraForRecommendation.from_pretrained(folder / "base"),
         args=args,
         processor=processor,
-        train_dataset=synthetic_rows(),
+        train_dataset=synthetic_rows(16),
         peft_config=paper_lora_config(),
     )
     trainer.train()
@@ -105,7 +104,7 @@ def test_trainer_push_to_hub_publishes_the_llara_card_on_a_real_base(hub_repo_id
         model=tiny_llara(processor),
         args=args,
         processor=processor,
-        train_dataset=synthetic_rows(),
+        train_dataset=synthetic_rows(16),
         peft_config=paper_lora_config(),
     )
     trainer.train()

@@ -2,15 +2,13 @@
 
 import json
 import os
-import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-from datasets import Dataset
-from tiny_models import tiny_llara, tiny_processor
+from tiny_models import synthetic_rows, tiny_llara, tiny_processor
 from transformers import TrainerCallback
 
 from llara_hf.backbones import default_backbone_available
@@ -25,26 +23,6 @@ from llara_hf.training import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def synthetic_rows(count=32, num_items=12, seed=0):
-    rng = random.Random(seed)
-    rows = []
-    for index in range(count):
-        start = rng.randrange(num_items)
-        history = [(start + offset) % num_items for offset in range(3)]
-        target = (history[-1] + 1) % num_items
-        candidates = [target] + rng.sample([item for item in range(num_items) if item != target], 3)
-        rng.shuffle(candidates)
-        rows.append(
-            {
-                "history_item_ids": history,
-                "candidate_item_ids": candidates,
-                "target_item_id": target,
-                "template_id": index % 3,
-            }
-        )
-    return Dataset.from_list(rows)
 
 
 def make_trainer(
@@ -72,7 +50,7 @@ def make_trainer(
         model=model,
         args=CurriculumSFTConfig(**settings),
         processor=processor,
-        train_dataset=synthetic_rows(),
+        train_dataset=synthetic_rows(32),
         eval_dataset=eval_dataset,
         peft_config=paper_lora_config() if peft else None,
         callbacks=callbacks,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import random
+
 import torch
+from datasets import Dataset
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
     GemmaConfig,
@@ -112,3 +115,24 @@ def tiny_llara(
     model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
     model.generation_config.eos_token_id = processor.tokenizer.eos_token_id
     return model.eval()
+
+
+def synthetic_rows(count: int, num_items: int = len(TITLES), seed: int = 0) -> Dataset:
+    """Rows where the next item follows the last one (i -> i + 1), with 4 shuffled candidates."""
+    rng = random.Random(seed)
+    rows = []
+    for index in range(count):
+        start = rng.randrange(num_items)
+        history = [(start + offset) % num_items for offset in range(3)]
+        target = (history[-1] + 1) % num_items
+        candidates = [target] + rng.sample([item for item in range(num_items) if item != target], 3)
+        rng.shuffle(candidates)
+        rows.append(
+            {
+                "history_item_ids": history,
+                "candidate_item_ids": candidates,
+                "target_item_id": target,
+                "template_id": index % 3,
+            }
+        )
+    return Dataset.from_list(rows)
