@@ -8,6 +8,9 @@ from transformers.configuration_utils import SubConfigSpec
 from .configuration_recommenders import SequentialRecommenderConfig, recommender_config_from_dict
 
 PROMPT_FORMS = ("hybrid", "text")
+# Settings by which a causal LM's logits are more than `lm_head(hidden)`; LLaRA's head (and TRL's fused
+# LM-head loss) computes exactly that, so such backbones would silently train and score other logits.
+UNSUPPORTED_LOGIT_SETTINGS = ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier")
 
 
 class LlaraConfig(PreTrainedConfig):
@@ -55,6 +58,13 @@ class LlaraConfig(PreTrainedConfig):
                 f"item_token_id {self.item_token_id} is outside the text model's vocabulary of "
                 f"{self.text_config.vocab_size}: add the placeholder token and resize the embeddings first."
             )
+        for name in UNSUPPORTED_LOGIT_SETTINGS:
+            if getattr(self.text_config, name, None) not in (None, 1, 1.0):
+                raise ValueError(
+                    f"The backbone ({self.text_config.model_type}) sets {name}="
+                    f"{getattr(self.text_config, name)!r}: its logits are not a plain `lm_head(hidden)`, which "
+                    "LLaRA computes. Use a backbone without it, or set it to None if the model tolerates that."
+                )
 
     @property
     def num_items(self) -> int:

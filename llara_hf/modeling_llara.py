@@ -259,6 +259,12 @@ class LlaraForRecommendation(LlaraPreTrainedModel, GenerationMixin):
             item_token_id = tokenizer.convert_tokens_to_ids(DEFAULT_ITEM_TOKEN)
         backbone.resize_token_embeddings(max(backbone.config.vocab_size, item_token_id + 1))
 
+        output_embeddings = backbone.get_output_embeddings()
+        if getattr(output_embeddings, "bias", None) is not None:
+            raise ValueError(
+                f"{llm_name_or_path}'s lm_head has a bias, which LLaRA's bias-free head (and TRL's fused "
+                "LM-head loss) would drop: use a backbone whose lm_head is a plain linear map."
+            )
         text_config = backbone.config
         text_config.__dict__.pop("quantization_config", None)
         config = LlaraConfig(
@@ -270,7 +276,7 @@ class LlaraForRecommendation(LlaraPreTrainedModel, GenerationMixin):
         with torch.device("meta"):
             model = cls(config)
         model.model.language_model = backbone.base_model
-        model.lm_head = backbone.get_output_embeddings()
+        model.lm_head = output_embeddings
         parameter = next(backbone.parameters())
         model.model.projector = LlaraProjector(config).to(device=parameter.device, dtype=parameter.dtype)
         model.model._init_weights(model.model.projector.linear_1)

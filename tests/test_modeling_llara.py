@@ -203,3 +203,26 @@ def test_from_backbone_keeps_the_embedded_default_logits_on_text_prompts():
         wrapped = model(input_ids=batch["input_ids"]).logits
         plain = backbone(input_ids=batch["input_ids"]).logits
     assert torch.equal(wrapped[..., : plain.shape[-1]], plain)
+
+
+def test_backbones_whose_logits_are_not_a_plain_lm_head_are_refused(processor, tmp_path):
+    from transformers import Gemma2Config, PhiConfig, PhiForCausalLM
+
+    gemma2 = Gemma2Config(vocab_size=len(processor.tokenizer), final_logit_softcapping=30.0)
+    with pytest.raises(ValueError, match="final_logit_softcapping=30.0"):
+        LlaraConfig(text_config=gemma2)
+    assert (
+        LlaraConfig(text_config=Gemma2Config(final_logit_softcapping=None)).text_config.model_type == "gemma2"
+    )
+
+    torch.manual_seed(0)
+    phi = PhiConfig(
+        vocab_size=len(processor.tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=1,
+        num_attention_heads=4,
+    )
+    PhiForCausalLM(phi).save_pretrained(tmp_path / "biased")
+    with pytest.raises(ValueError, match="lm_head has a bias"):
+        LlaraForRecommendation.from_backbone(tmp_path / "biased", num_items=12, tokenizer=processor.tokenizer)
