@@ -819,40 +819,6 @@ def push_llara_to_hub(
     return LlaraPushResult(repo_id, kind, commit, f"{endpoint}/{repo_id}", base_repo, base_commit)
 
 
-def load_llara_folder(
-    folder: str | os.PathLike, adapter_base: str | None = None
-) -> tuple[LlaraForRecommendation | PeftModel, LlaraProcessor]:
-    """A trained model and its processor from a folder: a full model, or a LoRA adapter on its base.
-
-    An adapter's base is `adapter_base` (a folder or Hub id of the LLaRA base) or the one its
-    `adapter_config.json` names.
-    """
-    folder = Path(folder)
-    adapter_config = folder / "adapter_config.json"
-    if adapter_config.is_file():
-        base = adapter_base or json.loads(adapter_config.read_text(encoding="utf-8")).get(
-            "base_model_name_or_path"
-        )
-        if not base:
-            raise ValueError(
-                f"{folder} holds a LoRA adapter whose adapter_config.json names no base model: pass the LLaRA "
-                "base it was trained from (adapter_base=..., `llara push --adapter-base`), a folder saved "
-                "with `save_pretrained` before training or a Hub id."
-            )
-        model = PeftModel.from_pretrained(LlaraForRecommendation.from_pretrained(base), folder)
-        if adapter_base:
-            model.peft_config[model.active_adapter].base_model_name_or_path = str(adapter_base)
-            model.peft_config[model.active_adapter].revision = None
-    elif (folder / "config.json").is_file():
-        model = LlaraForRecommendation.from_pretrained(folder)
-    else:
-        raise FileNotFoundError(
-            f"{folder} has neither config.json (a full LLaRA model) nor adapter_config.json (a LoRA adapter): "
-            "pass the output_dir of `llara train` or a folder written by `save_pretrained`."
-        )
-    return model.eval(), LlaraProcessor.from_pretrained(folder)
-
-
 # ---------------------------------------------------------------------------------------------- datasets
 
 
@@ -1013,7 +979,6 @@ __all__ = [
     "LlaraPushResult",
     "backbone_hub_id",
     "find_log_history",
-    "load_llara_folder",
     "metrics_from_log_history",
     "plot_training_curves",
     "publish_llara_base",

@@ -16,13 +16,13 @@ from datasets import DatasetDict
 from .data import LlaraDatasetBuilder, load_item_catalogue, load_llara_dataset
 from .data.locate import locate_data_dir
 from .data.synthetic import write_synthetic_interactions
+from .evaluation.loading import BASE_FOLDER
 from .item_catalogue import ItemCatalogue
 from .modeling_llara import LlaraForRecommendation
 from .processing_llara import LlaraProcessor
-from .training import CurriculumSFTConfig, CurriculumSFTTrainer, paper_lora_config
+from .training import CurriculumSFTConfig, CurriculumSFTTrainer, paper_lora_config, trained_prompt_form
 
 SYNTHETIC = "synthetic"
-BASE_FOLDER = "_llara_base"  # `push_to_hub` never uploads folders starting with "_"
 
 
 @dataclass
@@ -134,6 +134,7 @@ def build_trainer(
     if script_args.save_base and training_args.should_save:
         # An adapter is only usable beside its base (placeholder row, item table, recommender): keep it.
         base_dir = os.path.join(training_args.output_dir, BASE_FOLDER)
+        model.config.prompt_form = trained_prompt_form(training_args.curriculum)
         model.save_pretrained(base_dir)
         processor.save_pretrained(base_dir)
         model.name_or_path = model.config._name_or_path = base_dir

@@ -18,12 +18,8 @@ from huggingface_hub import HfApi, ModelCard, hf_hub_download, snapshot_download
 from tiny_models import synthetic_rows, tiny_llara, tiny_processor
 
 from llara_hf import LlaraForRecommendation
-from llara_hf.hub import (
-    LlaraPushResult,
-    load_llara_folder,
-    publish_llara_base,
-    push_llara_to_hub,
-)
+from llara_hf.evaluation import load_llara_folder
+from llara_hf.hub import LlaraPushResult, publish_llara_base, push_llara_to_hub
 from llara_hf.training import CurriculumSFTConfig, CurriculumSFTTrainer, paper_lora_config
 
 HISTORY, CANDIDATES = [0, 1, 2], [3, 4, 5, 6, 7, 8]

@@ -11,7 +11,9 @@ import torch
 from tiny_models import synthetic_rows, tiny_llara, tiny_processor
 from transformers import TrainerCallback
 
+from llara_hf import LlaraForRecommendation
 from llara_hf.backbones import default_backbone_available
+from llara_hf.evaluation import is_llara_model, load_model_and_processor
 from llara_hf.training import (
     CurriculumSFTConfig,
     CurriculumSFTTrainer,
@@ -254,7 +256,7 @@ def test_recipe_runs_under_accelerate_launch_to_the_same_number_of_steps(tmp_pat
         sys.executable, "-m", "accelerate.commands.launch", *launch, "--num_machines", "1",
         "--mixed_precision", "no", "--dynamo_backend", "no",
         str(REPO / "recipes" / "train.py"), "--config", str(REPO / "recipes" / "configs" / "smoke.yaml"),
-        "--output_dir", str(tmp_path / "run"),
+        "--output_dir", "run",
     ]  # fmt: skip
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
@@ -271,3 +273,8 @@ def test_recipe_runs_under_accelerate_launch_to_the_same_number_of_steps(tmp_pat
     ]
     assert (tmp_path / "run" / "adapter_model.safetensors").is_file()
     assert (tmp_path / "run" / "llara_processor.json").is_file()
+    # The adapter names its base relative to where training ran; it still loads from here, merged.
+    assert is_llara_model(tmp_path / "run")
+    model, processor = load_model_and_processor(tmp_path / "run")
+    assert type(model) is LlaraForRecommendation and model.config.prompt_form == "hybrid"
+    assert len(model.recommend([0, 1, 2], candidates=[3, 4, 5], processor=processor)) == 3

@@ -73,9 +73,10 @@ def _read_json(path: str | os.PathLike | None) -> dict | None:
 
 
 def _push_model(args: argparse.Namespace):
-    from llara_hf.hub import CURRICULUM_FILE, find_log_history, load_llara_folder, push_llara_to_hub
+    from llara_hf.evaluation import load_llara_folder
+    from llara_hf.hub import CURRICULUM_FILE, find_log_history, push_llara_to_hub
 
-    model, processor = load_llara_folder(args.model, adapter_base=args.adapter_base)
+    model, processor = load_llara_folder(args.model, adapter_base_path=args.adapter_base)
     curriculum = os.path.join(args.model, CURRICULUM_FILE)
     return push_llara_to_hub(
         model,

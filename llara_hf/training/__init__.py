@@ -2,7 +2,7 @@
 
 from .collator import LlaraCurriculumCollator, select_prompt_form
 from .config import CurriculumSFTConfig
-from .curriculum import CURRICULA, hybrid_probability, is_hybrid_step
+from .curriculum import CURRICULA, hybrid_probability, is_hybrid_step, trained_prompt_form
 from .lora import PAPER_LORA_MODULES, language_model_lora_targets, paper_lora_config
 from .trainer import CurriculumSFTTrainer
 
@@ -17,4 +17,5 @@ __all__ = [
     "language_model_lora_targets",
     "paper_lora_config",
     "select_prompt_form",
+    "trained_prompt_form",
 ]

@@ -13,6 +13,14 @@ import random
 CURRICULA = ("linear", "step", "cosine", "hybrid", "text")
 
 
+def trained_prompt_form(curriculum: str) -> str:
+    """The prompt form a model trained with `curriculum` reads at inference (`LlaraConfig.prompt_form`):
+    every curriculum ends on hybrid prompts except `text`."""
+    if curriculum not in CURRICULA:
+        raise ValueError(f"Unknown curriculum {curriculum!r}: use one of {CURRICULA}.")
+    return "text" if curriculum == "text" else "hybrid"
+
+
 def hybrid_probability(curriculum: str, step: int, total_steps: int, switch_fraction: float = 0.5) -> float:
     """Probability that optimisation step `step` (0-based) of `total_steps` is hybrid.
 

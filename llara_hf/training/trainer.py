@@ -12,7 +12,7 @@ from ..modeling_llara import LlaraForRecommendation
 from ..processing_llara import LlaraProcessor
 from .collator import LlaraCurriculumCollator, select_prompt_form
 from .config import CurriculumSFTConfig
-from .curriculum import is_hybrid_step
+from .curriculum import is_hybrid_step, trained_prompt_form
 from .lora import language_model_lora_targets
 
 CURRICULUM_FILE = "curriculum.json"
@@ -57,7 +57,7 @@ class CurriculumSFTTrainer(SFTTrainer):
         check_processor_matches_model(processor, model)
         model.config.freeze_recommender = not args.train_recommender
         model.model.recommender.requires_grad_(args.train_recommender)
-        model.config.prompt_form = "text" if args.curriculum == "text" else "hybrid"
+        model.config.prompt_form = trained_prompt_form(args.curriculum)
         if peft_config is not None:
             peft_config = _aim_peft_config(peft_config, model, args.train_recommender)
             if args.push_to_hub and args.should_save:
