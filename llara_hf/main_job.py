@@ -49,7 +49,7 @@ class Budget:
 BUDGETS = {
     # About 15 minutes on 2 CPU cores: shows every stage; the LLM barely trains.
     "quick": Budget("quick", 120, 1.0, 4, 1, 1e-3, 30),
-    # At most 2 hours on 2 CPU cores: the budget the quality goal is measured on.
+    # About 2 hours on 2 CPU cores (estimated from the quick budget's step times): the quality-goal budget.
     "cpu-hour": Budget("cpu-hour", 1600, 1.0, 4, 1, 1e-3, 200),
     # The paper's scale, for a GPU: every training row, 5 epochs, batch 8 x 16.
     "full": Budget("full", None, 5.0, 8, 16, 8e-4, 200, gradient_checkpointing=True),
