@@ -21,6 +21,7 @@ from dataclasses import replace
 import torch
 
 from llara_hf import LlaraProcessor, load_item_catalogue, load_llara_dataset, load_recommender
+from llara_hf.configuration_llara import PROJECTOR_INITS
 from llara_hf.data.locate import locate_data_dir
 from llara_hf.evaluation import evaluate
 from llara_hf.main_job import BUDGETS, fine_tune, sasrec_candidate_metrics
@@ -39,6 +40,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=float, default=1.0)
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--fp32", action="store_true", help="train in float32 instead of bfloat16 autocast")
+    parser.add_argument("--projector-init", choices=PROJECTOR_INITS, default="normal")
     parser.add_argument("--eval-splits", nargs="+", default=["validation", "test"])
     parser.add_argument("--output-dir", default="runs/learning_curve")
     parser.add_argument("--seed", type=int, default=0, help="seeds training and the order of training rows")
@@ -89,6 +91,7 @@ def main() -> None:
                 shuffled.select(range(count)),
                 os.path.join(args.output_dir, name),
                 args.seed,
+                projector_init=args.projector_init,
             )
             seconds = time.perf_counter() - started
             row = {"curriculum": curriculum, "rows": count, "train_seconds": round(seconds, 1)}
@@ -109,7 +112,8 @@ def main() -> None:
 
     print(
         f"\nranking HR@1 on the stored candidates; lr {args.learning_rate}, {args.epochs} epoch(s), "
-        f"batch {args.batch_size}, {'fp32' if args.fp32 else 'bf16'}, {torch.get_num_threads()} threads"
+        f"projector init {args.projector_init}, batch {args.batch_size}, "
+        f"{'fp32' if args.fp32 else 'bf16'}, {torch.get_num_threads()} threads"
     )
     print(
         f"{'curriculum':<12}{'rows':>7}{'train s':>10}"

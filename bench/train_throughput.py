@@ -4,8 +4,10 @@ backbone, text-only prompt-completion rows), same rows, backbone and LoRA, on CP
     python bench/train_throughput.py                      # 12 steps of batch 4, each variant twice
     python bench/train_throughput.py --steps 20 --rounds 3
 
-Two curriculum variants: `text` feeds the same tokens as the plain trainer, so its ratio is the overhead of
-our trainer, collator and model; `linear` also feeds hybrid prompts, one placeholder token longer per item.
+Two curriculum variants: `text` feeds the same tokens as the plain trainer; `linear` also feeds hybrid
+prompts, one placeholder token longer per item. Both project only the answer's positions through the LM
+head, where TRL's fused head projects every position on devices without Triton (as here, on CPU), so on
+CPU the ratio measures that saving as well as our trainer's overhead.
 Each run is a fresh process (so peak memory is its own); the variants alternate (A B C A B C ...) so
 machine noise hits all; tokens/s counts the real (unpadded) tokens each trainer reports. Goal: ratio >= 0.95.
 """

@@ -8,6 +8,7 @@ from transformers.configuration_utils import SubConfigSpec
 from .configuration_recommenders import SequentialRecommenderConfig, recommender_config_from_dict
 
 PROMPT_FORMS = ("hybrid", "text")
+PROJECTOR_INITS = ("token_norm", "normal")
 # Settings by which a causal LM's logits are more than `lm_head(hidden)`; LLaRA's head (and TRL's fused
 # LM-head loss) computes exactly that, so such backbones would silently train and score other logits.
 UNSUPPORTED_LOGIT_SETTINGS = ("final_logit_softcapping", "logit_scale", "logits_scaling", "output_multiplier")
@@ -23,6 +24,9 @@ class LlaraConfig(PreTrainedConfig):
         item_token_id: id of the placeholder token whose embedding is replaced by the projected item.
         projector_hidden_act: activation between the projector's two linear layers (the paper: GELU).
         projector_bias: whether the projector's linear layers have biases.
+        projector_init: how `from_backbone` starts the projector: `"normal"` draws its weights from
+            N(0, `initializer_range`), so projected items start far smaller than token embeddings;
+            `"token_norm"` then scales its output so they have the token embeddings' mean norm.
         freeze_recommender: keep the recommender's weights fixed (the paper does).
         prompt_form: the prompt form inference uses by default: `"hybrid"` (titles and item embeddings)
             or `"text"` (titles only: zero-shot backbones and models trained with the `text` curriculum).
@@ -40,6 +44,7 @@ class LlaraConfig(PreTrainedConfig):
     item_token_id: int | None = None
     projector_hidden_act: str = "gelu"
     projector_bias: bool = True
+    projector_init: str = "normal"
     freeze_recommender: bool = True
     prompt_form: str = "hybrid"
     tie_word_embeddings: bool | None = None
@@ -51,6 +56,8 @@ class LlaraConfig(PreTrainedConfig):
         super().__post_init__(**kwargs)
         if self.prompt_form not in PROMPT_FORMS:
             raise ValueError(f"prompt_form must be one of {PROMPT_FORMS}, got {self.prompt_form!r}.")
+        if self.projector_init not in PROJECTOR_INITS:
+            raise ValueError(f"projector_init must be one of {PROJECTOR_INITS}, got {self.projector_init!r}.")
         if self.tie_word_embeddings is None:
             self.tie_word_embeddings = bool(getattr(self.text_config, "tie_word_embeddings", False))
         if self.item_token_id is not None and not 0 <= self.item_token_id < self.text_config.vocab_size:

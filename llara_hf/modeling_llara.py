@@ -88,6 +88,21 @@ class LlaraModel(LlaraPreTrainedModel):
             item_embeddings = self.recommender.item_embeddings(item_ids)
         return self.projector(item_embeddings.to(self.projector.linear_1.weight.dtype))
 
+    @torch.no_grad()
+    def scale_projector_to_token_embeddings(self, max_items: int = 4096) -> float:
+        """Scale the projector's output layer so projected items (the first `max_items` of the catalogue)
+        have the mean norm of the token embeddings; returns the factor applied."""
+        item_ids = torch.arange(
+            min(self.config.num_items, max_items), device=self.projector.linear_1.weight.device
+        )
+        item_norm = self.get_item_features(item_ids).float().norm(dim=-1).mean()
+        token_norm = self.get_input_embeddings().weight.float().norm(dim=-1).mean()
+        factor = float(token_norm / item_norm)
+        self.projector.linear_2.weight.mul_(factor)
+        if self.projector.linear_2.bias is not None:
+            self.projector.linear_2.bias.mul_(factor)
+        return factor
+
     def get_placeholder_mask(
         self, input_ids: torch.LongTensor, item_ids: torch.LongTensor
     ) -> torch.BoolTensor:
@@ -121,6 +136,7 @@ class LlaraModel(LlaraPreTrainedModel):
         cache: Cache | None = None,
         inputs_embeds: torch.FloatTensor | None = None,
         item_ids: torch.LongTensor | None = None,
+        hidden_states_to_keep: torch.BoolTensor | None = None,
         **kwargs,
     ) -> BaseModelOutputWithPast:
         r"""
@@ -128,6 +144,9 @@ class LlaraModel(LlaraPreTrainedModel):
             One item id per placeholder token, in order: flat, or `(batch, max_items)` padded with -100.
             `None` leaves placeholder tokens as they are (as in decoding steps after the prompt); an empty
             tensor still runs the projector, so distributed training never sees unused parameters.
+        hidden_states_to_keep (`torch.BoolTensor` of shape `(batch, seq_len)`, *optional*):
+            Return `last_hidden_state` at these positions only, as `(1, num_kept, hidden_size)`, so a loss
+            that scores a few positions (the answer's) projects only those through the LM head.
         """
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of input_ids or inputs_embeds.")
@@ -140,13 +159,16 @@ class LlaraModel(LlaraPreTrainedModel):
                 inputs_embeds = inputs_embeds.masked_scatter(placeholder_mask.unsqueeze(-1), item_features)
         elif item_ids is not None:
             raise ValueError("item_ids need input_ids to find the placeholders; got inputs_embeds instead.")
-        return self.language_model(
+        outputs = self.language_model(
             attention_mask=attention_mask,
             position_ids=position_ids,
             cache=cache,
             inputs_embeds=inputs_embeds,
             **kwargs,
         )
+        if hidden_states_to_keep is not None:
+            outputs.last_hidden_state = outputs.last_hidden_state[hidden_states_to_keep].unsqueeze(0)
+        return outputs
 
 
 def _input_embedding_weight_name(language_model: nn.Module) -> str:
@@ -245,8 +267,8 @@ class LlaraForRecommendation(LlaraPreTrainedModel, GenerationMixin):
         a trained one (a model, a folder or a Hub id) or, with `num_items` only, a fresh item table.
         Pass the processor's `tokenizer` (or `item_token_id`) so both agree on the placeholder id;
         `backbone_kwargs` go to `load_backbone` (e.g. `random_weights=True, config_overrides={...}`).
-        The projector is untrained, so inference defaults to text-only prompts (`prompt_form="text"`)
-        until training on hybrid prompts sets it to `"hybrid"`.
+        The projector starts as `config.projector_init` says; it is untrained, so inference defaults to
+        text-only prompts (`prompt_form="text"`) until training on hybrid prompts sets it to `"hybrid"`.
         """
         from .backbones import load_backbone, load_backbone_tokenizer
         from .prompt_templates import DEFAULT_ITEM_TOKEN
@@ -283,6 +305,8 @@ class LlaraForRecommendation(LlaraPreTrainedModel, GenerationMixin):
         model.model._init_weights(model.model.projector.linear_2)
         model.model.recommender = recommender.to(parameter.device)
         model.model.recommender.requires_grad_(not config.freeze_recommender)
+        if config.projector_init == "token_norm":
+            model.model.scale_projector_to_token_embeddings()
         model.tie_weights()
         model.generation_config = backbone.generation_config
         model.generation_config.suppress_tokens = [item_token_id]

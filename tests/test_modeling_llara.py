@@ -162,6 +162,28 @@ def test_from_backbone_reloads_as_the_trained_weights_not_random_ones(processor,
     assert reloaded.generation_config.suppress_tokens == [processor.item_token_id]
 
 
+@pytest.mark.parametrize("projector_init", ["token_norm", "normal"])
+def test_from_backbone_starts_projected_items_at_the_token_embeddings_norm(
+    processor, tmp_path, projector_init
+):
+    torch.manual_seed(0)
+    AutoModelForCausalLM.from_config(tiny_text_config("llama", len(processor.tokenizer))).save_pretrained(
+        tmp_path / "backbone"
+    )
+    model = LlaraForRecommendation.from_backbone(
+        tmp_path / "backbone", num_items=12, tokenizer=processor.tokenizer, projector_init=projector_init
+    )
+    with torch.no_grad():
+        item_norm = model.model.get_item_features(torch.arange(12)).norm(dim=-1).mean()
+        token_norm = model.get_input_embeddings().weight.norm(dim=-1).mean()
+    if projector_init == "token_norm":
+        assert float(item_norm / token_norm) == pytest.approx(1.0, rel=1e-4)
+    else:
+        assert float(item_norm / token_norm) < 0.05
+    with pytest.raises(ValueError, match="projector_init must be one of"):
+        LlaraConfig(text_config=model.config.text_config, projector_init="xavier")
+
+
 def test_from_backbone_checks_the_item_count(processor, tmp_path):
     from llara_hf import ItemEmbeddingsConfig, ItemEmbeddingsRecommender
 

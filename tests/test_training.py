@@ -23,6 +23,7 @@ from llara_hf.training import (
     paper_lora_config,
     select_prompt_form,
 )
+from llara_hf.training.trainer import score_answer_positions_only
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -110,6 +111,33 @@ def test_collator_renders_both_forms_with_the_same_answer_tokens():
             == text["labels"][row][text["labels"][row] != -100].tolist()
         )
     assert set(hybrid) == set(text) == {"input_ids", "attention_mask", "item_ids", "labels"}
+
+
+@pytest.mark.parametrize("curriculum", ["text", "hybrid"])
+def test_the_training_loss_projects_only_answer_positions_and_equals_the_full_loss(tmp_path, curriculum):
+    trainer = make_trainer(tmp_path, curriculum=curriculum, peft=False)
+    model = trainer.model.train()
+    batch = LlaraCurriculumCollator(trainer.processor)(list(synthetic_rows(4)))
+    inputs = select_prompt_form(batch, curriculum == "hybrid")
+    num_answer_tokens = int((inputs["labels"] != -100).sum())
+    assert int(score_answer_positions_only(inputs)["hidden_states_to_keep"].sum()) == num_answer_tokens
+    scored_positions = []
+    hook = model.model.register_forward_hook(
+        lambda module, args, output: scored_positions.append(output.last_hidden_state.shape[:2])
+    )
+    loss = trainer.compute_loss(model, batch)
+    hook.remove()
+    assert scored_positions == [(1, num_answer_tokens)]
+    loss.backward()
+    compact_grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    model.zero_grad()
+    reference = model(**inputs).loss
+    reference.backward()
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-5)
+    assert compact_grads.keys() == {name for name, p in model.named_parameters() if p.grad is not None}
+    for name, parameter in model.named_parameters():
+        if parameter.grad is not None:
+            torch.testing.assert_close(compact_grads[name], parameter.grad, rtol=1e-4, atol=1e-6)
 
 
 @pytest.mark.parametrize("curriculum, hybrid", [("text", 0.0), ("hybrid", 1.0)])

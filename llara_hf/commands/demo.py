@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--budget",
         default="quick",
         choices=("quick", "cpu-hour", "full"),
-        help="quick: about 15 minutes on 2 CPU cores; cpu-hour: about 2 hours (estimated); full: the paper's scale, for a GPU",
+        help="quick: about 15 minutes on 2 CPU cores; cpu-hour: about 1.5 hours; full: the paper's scale, for a GPU",
     )
     parser.add_argument(
         "--data-dir",

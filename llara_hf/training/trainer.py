@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import torch
 from peft import PeftConfig
 from trl import SFTTrainer
 
@@ -106,9 +107,12 @@ class CurriculumSFTTrainer(SFTTrainer):
             self._metrics["train"]["hybrid_fraction"].append(float(hybrid))
         else:
             hybrid = self.args.curriculum != "text"
+        inputs = select_prompt_form(inputs, hybrid)
+        if not return_outputs:
+            inputs = score_answer_positions_only(inputs)
         return super().compute_loss(
             model,
-            select_prompt_form(inputs, hybrid),
+            inputs,
             return_outputs=return_outputs,
             num_items_in_batch=num_items_in_batch,
         )
@@ -191,6 +195,18 @@ class CurriculumSFTTrainer(SFTTrainer):
             with open(f"{path}.tmp", "w", encoding="utf-8") as handle:
                 json.dump(self.curriculum_state(), handle, indent=2)
             os.replace(f"{path}.tmp", path)
+
+
+def score_answer_positions_only(inputs: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """`inputs` that make TRL's fused LM head score only the positions with a label (the answer's).
+
+    Without Triton (on CPU) TRL's head projects every position through the vocabulary, which costs more
+    than the rest of a small model's step. With `shift_labels` for the kept positions and the model's
+    `hidden_states_to_keep`, it projects only those: the same loss and gradients.
+    """
+    next_token_labels = torch.nn.functional.pad(inputs["labels"][:, 1:], (0, 1), value=-100)
+    keep = next_token_labels != -100
+    return {**inputs, "shift_labels": next_token_labels[keep].unsqueeze(0), "hidden_states_to_keep": keep}
 
 
 def check_processor_matches_model(processor: LlaraProcessor, model: LlaraForRecommendation) -> None:
