@@ -205,6 +205,7 @@ def test_evaluation_adds_recommendation_metrics_on_the_stored_candidates(tmp_pat
     else:
         product = evaluation["eval_paper_hr@1"] * evaluation["eval_paper_valid_ratio"]
         assert evaluation["eval_paper_hr1_x_valid_ratio"] == pytest.approx(product)
+    assert evaluation[f"eval_{protocol}_num_rows"] == 3
     assert any("eval_loss" in entry for entry in trainer.state.log_history)
 
 
@@ -284,7 +285,8 @@ def test_recipe_runs_under_accelerate_launch_to_the_same_number_of_steps(tmp_pat
         sys.executable, "-m", "accelerate.commands.launch", *launch, "--num_machines", "1",
         "--mixed_precision", "no", "--dynamo_backend", "no",
         str(REPO / "recipes" / "train.py"), "--config", str(REPO / "recipes" / "configs" / "smoke.yaml"),
-        "--output_dir", "run",
+        "--output_dir", "run", "--eval_strategy", "steps", "--eval_steps", "4",
+        "--recommendation_eval_protocol", "ranking",
     ]  # fmt: skip
     environment = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
@@ -299,6 +301,9 @@ def test_recipe_runs_under_accelerate_launch_to_the_same_number_of_steps(tmp_pat
         0,
         1,
     ]
+    # Each process ranks its own share of the 4 validation rows.
+    evaluation = next(entry for entry in state["log_history"] if "eval_ranking_hr@1" in entry)
+    assert evaluation["eval_ranking_num_rows"] == 4
     assert (tmp_path / "run" / "adapter_model.safetensors").is_file()
     assert (tmp_path / "run" / "llara_processor.json").is_file()
     # The adapter names its base relative to where training ran; it still loads from here, merged.

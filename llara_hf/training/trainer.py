@@ -131,24 +131,37 @@ class CurriculumSFTTrainer(SFTTrainer):
 
         `ranking` adds likelihood-ranking HR@k/NDCG@k; `paper` adds the paper's ValidRatio, HR@1 and their
         product `hr1_x_valid_ratio`, its checkpoint-selection metric: set `metric_for_best_model` to
-        `eval_paper_hr1_x_valid_ratio` or `eval_ranking_hr@1`.
+        `eval_paper_hr1_x_valid_ratio` or `eval_ranking_hr@1`. Each process scores its own share of the
+        rows; `{protocol}_num_rows` counts them all.
         """
         metrics = super().evaluate(eval_dataset, ignore_keys=ignore_keys, metric_key_prefix=metric_key_prefix)
         protocol = self.args.recommendation_eval_protocol
         rows = self.eval_dataset if eval_dataset is None else eval_dataset
         if protocol == "none" or rows is None or isinstance(rows, (str, dict)):
             return metrics
-        from ..evaluation import evaluate as evaluate_recommendations
+        from accelerate.utils import gather_object
 
-        results = evaluate_recommendations(
-            self.accelerator.unwrap_model(self.model),
-            self.processor,
-            rows,
-            protocol=protocol,
-            batch_size=self.args.per_device_eval_batch_size,
-            limit=self.args.recommendation_eval_rows,
-            show_progress=False,
+        from ..candidate_scoring import resolve_prompt_form
+        from ..evaluation import predict, protocol_metrics
+        from ..evaluation.evaluate import check_prompt_rendering, take_rows
+
+        model = self.accelerator.unwrap_model(self.model)
+        rows = take_rows(rows, protocol, self.args.recommendation_eval_rows)
+        check_prompt_rendering(self.processor, rows[0], resolve_prompt_form(model, None))
+        share = rows[self.accelerator.process_index :: self.accelerator.num_processes]
+        predictions = gather_object(
+            predict(
+                model,
+                self.processor,
+                share,
+                protocol=protocol,
+                batch_size=self.args.per_device_eval_batch_size,
+                show_progress=False,
+            )
+            if share
+            else []
         )
+        results = {**protocol_metrics(protocol, predictions), "num_rows": len(predictions)}
         if protocol == "paper":
             results["hr1_x_valid_ratio"] = results["hr@1"] * results["valid_ratio"]
         recommendation = {f"{metric_key_prefix}_{protocol}_{name}": value for name, value in results.items()}
