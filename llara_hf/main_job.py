@@ -103,7 +103,7 @@ def fine_tune(
 ) -> tuple[LlaraForRecommendation, list[dict]]:
     """LoRA fine-tuning with one curriculum; returns the trained model (LoRA merged) and its log.
 
-    `config_kwargs` go to `LlaraForRecommendation.from_backbone` (e.g. `projector_init="normal"`).
+    `config_kwargs` go to `LlaraForRecommendation.from_backbone` (e.g. `projector_init="token_norm"`).
     """
     model = LlaraForRecommendation.from_backbone(
         backbone,
