@@ -2,6 +2,7 @@
 
     python bench/learning_curve.py --rows 300 1200 --curricula text linear hybrid
     python bench/learning_curve.py --rows 300 --curricula hybrid --learning-rate 2e-3 --epochs 2
+    python bench/learning_curve.py --rows 300 --curricula hybrid --lora-rank 32 --lora-modules q_proj v_proj
 
 Every run starts from the same backbone and the same trained SASRec (trained once, kept in the output
 folder), trains on the first N rows of one seeded shuffle of the LLaRA MovieLens training split (so the
@@ -26,6 +27,7 @@ from llara_hf.data.locate import locate_data_dir
 from llara_hf.evaluation import evaluate
 from llara_hf.main_job import BUDGETS, fine_tune, sasrec_candidate_metrics
 from llara_hf.recommenders import RecommenderTrainingArguments, train_recommender
+from llara_hf.training.lora import PAPER_LORA_MODULES, paper_lora_config
 
 
 def main() -> None:
@@ -41,6 +43,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--fp32", action="store_true", help="train in float32 instead of bfloat16 autocast")
     parser.add_argument("--projector-init", choices=PROJECTOR_INITS, default="normal")
+    parser.add_argument(
+        "--lora-rank", type=int, default=8, help="alpha stays 4x the rank, as the paper's 8/32"
+    )
+    parser.add_argument(
+        "--lora-modules", nargs="+", default=list(PAPER_LORA_MODULES), help="the language model's projections"
+    )
     parser.add_argument("--eval-splits", nargs="+", default=["validation", "test"])
     parser.add_argument("--output-dir", default="runs/learning_curve")
     parser.add_argument("--seed", type=int, default=0, help="seeds training and the order of training rows")
@@ -70,6 +78,7 @@ def main() -> None:
         batch_size=args.batch_size,
         bf16=not args.fp32,
     )
+    lora_targets = rf"model\.language_model\..*\.({'|'.join(args.lora_modules)})"
 
     results = [
         {"curriculum": "SASRec", "rows": len(rows["train"]), "train_seconds": None}
@@ -91,6 +100,9 @@ def main() -> None:
                 shuffled.select(range(count)),
                 os.path.join(args.output_dir, name),
                 args.seed,
+                lora_config=paper_lora_config(
+                    r=args.lora_rank, lora_alpha=4 * args.lora_rank, target_modules=lora_targets
+                ),
                 projector_init=args.projector_init,
             )
             seconds = time.perf_counter() - started
@@ -113,6 +125,7 @@ def main() -> None:
     print(
         f"\nranking HR@1 on the stored candidates; lr {args.learning_rate}, {args.epochs} epoch(s), "
         f"projector init {args.projector_init}, batch {args.batch_size}, "
+        f"LoRA r {args.lora_rank} on {' '.join(args.lora_modules)}, "
         f"{'fp32' if args.fp32 else 'bf16'}, {torch.get_num_threads()} threads"
     )
     print(

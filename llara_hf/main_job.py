@@ -14,6 +14,7 @@ import time
 from dataclasses import asdict, dataclass
 
 import torch
+from peft import LoraConfig
 
 from .data import load_item_catalogue, load_llara_dataset
 from .data.locate import locate_data_dir
@@ -99,11 +100,13 @@ def fine_tune(
     output_dir: str,
     seed: int,
     backbone_kwargs: dict | None = None,
+    lora_config: LoraConfig | None = None,
     **config_kwargs,
 ) -> tuple[LlaraForRecommendation, list[dict]]:
     """LoRA fine-tuning with one curriculum; returns the trained model (LoRA merged) and its log.
 
-    `config_kwargs` go to `LlaraForRecommendation.from_backbone` (e.g. `projector_init="token_norm"`).
+    `lora_config` defaults to `paper_lora_config()`; `config_kwargs` go to
+    `LlaraForRecommendation.from_backbone` (e.g. `projector_init="token_norm"`).
     """
     model = LlaraForRecommendation.from_backbone(
         backbone,
@@ -133,7 +136,11 @@ def fine_tune(
         recommendation_eval_protocol="none",
     )
     trainer = CurriculumSFTTrainer(
-        model=model, args=args, processor=processor, train_dataset=train_rows, peft_config=paper_lora_config()
+        model=model,
+        args=args,
+        processor=processor,
+        train_dataset=train_rows,
+        peft_config=lora_config or paper_lora_config(),
     )
     trainer.train()
     trainer.save_model(output_dir)

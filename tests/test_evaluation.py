@@ -4,6 +4,7 @@ import json
 
 import pytest
 import torch
+from accelerate import Accelerator
 from tiny_models import tiny_llara, tiny_processor, tiny_tokenizer
 
 from llara_hf import ItemCatalogue, LlaraProcessor
@@ -75,17 +76,35 @@ def test_each_protocol_writes_predictions_and_metrics(model, processor, protocol
         num_retrieved=10,
         show_progress=False,
     )
+    num_rows = metrics.pop("num_rows")
+    assert num_rows == len(rows)
     assert set(metrics) == EXPECTED_METRICS[protocol]
     assert all(0.0 <= value <= 1.0 for value in metrics.values())
     predictions = [json.loads(line) for line in (tmp_path / "predictions.jsonl").read_text().splitlines()]
     assert [p["row"] for p in predictions] == list(range(len(rows)))
     summary = json.loads((tmp_path / "metrics.json").read_text())
-    assert (
-        summary["protocol"] == protocol and summary["num_rows"] == len(rows) and summary["metrics"] == metrics
-    )
+    assert summary["protocol"] == protocol and summary["metrics"] == {**metrics, "num_rows": num_rows}
     assert summary["prompt_form"] == "hybrid"
     assert not list(tmp_path.glob("*.tmp"))
     assert protocol_metrics(protocol, predictions) == metrics
+
+
+def test_evaluation_through_an_accelerator_gives_the_same_predictions(model, processor, tmp_path):
+    rows = make_rows()
+    alone = evaluate(model, processor, rows, "ranking", output_dir=tmp_path / "alone", show_progress=False)
+    shared = evaluate(
+        model,
+        processor,
+        rows,
+        "ranking",
+        output_dir=tmp_path / "shared",
+        show_progress=False,
+        accelerator=Accelerator(cpu=True),
+    )
+    assert shared == alone and alone["num_rows"] == len(rows)
+    assert (tmp_path / "shared" / "predictions.jsonl").read_text() == (
+        tmp_path / "alone" / "predictions.jsonl"
+    ).read_text()
 
 
 def test_ranking_and_constrained_are_always_valid_and_consistent(model, processor):
@@ -127,7 +146,7 @@ def test_limit_and_prompt_form(model, processor, tmp_path):
         show_progress=False,
     )
     summary = json.loads((tmp_path / "metrics.json").read_text())
-    assert summary["num_rows"] == 2 and summary["prompt_form"] == "text"
+    assert summary["metrics"]["num_rows"] == 2 and summary["prompt_form"] == "text"
 
 
 def test_full_protocol_never_retrieves_history_and_misses_unretrieved_targets(model, processor, tmp_path):
@@ -284,7 +303,7 @@ def test_llara_evaluate_and_recommend_commands(interactions_folder, tmp_path, ca
         == 0
     )
     summary = json.loads((output_dir / "metrics.json").read_text())
-    assert summary["num_rows"] == 2 and summary["metrics"]["valid_ratio"] == 1.0
+    assert summary["metrics"]["num_rows"] == 2 and summary["metrics"]["valid_ratio"] == 1.0
     assert len((output_dir / "predictions.jsonl").read_text().splitlines()) == 2
 
     output = tmp_path / "recommendations.json"

@@ -7,6 +7,10 @@ import json
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import nullcontext
+
+from accelerate import Accelerator
+from accelerate.utils import gather_object
 
 from ..candidate_scoring import resolve_prompt_form
 from .generation import PAPER_MAX_NEW_TOKENS
@@ -121,8 +125,9 @@ def evaluate(
     num_retrieved: int = 20,
     seed: int = 0,
     show_progress: bool = True,
+    accelerator: Accelerator | None = None,
 ) -> dict[str, float]:
-    """Evaluate a LLaRA model on a split with one protocol; returns its metrics.
+    """Evaluate a LLaRA model on a split with one protocol; returns its metrics and `num_rows`.
 
     Args:
         model: a `LlaraForRecommendation` (`from_pretrained`, or `from_backbone` for zero-shot).
@@ -137,6 +142,8 @@ def evaluate(
         num_retrieved: how many items the full protocol retrieves for the LLM to rerank.
         seed: seeds the order of retrieved items in the full protocol's prompts.
         show_progress: show a progress bar.
+        accelerator: under `accelerate launch`, each process predicts its own contiguous share of the rows
+            and every process gets the metrics of all of them; only the main process writes `output_dir`.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"Unknown protocol {protocol!r}: use one of {list(PROTOCOLS)}.")
@@ -144,21 +151,31 @@ def evaluate(
     rows = take_rows(dataset_split, protocol, limit)
     check_prompt_rendering(processor, rows[0], hybrid)
     started = time.perf_counter()
-    predictions = predict(
-        model,
-        processor,
-        rows,
-        protocol,
-        batch_size,
-        prompt_form,
-        max_new_tokens,
-        num_retrieved,
-        seed,
-        show_progress,
-    )
+    shares = nullcontext(rows) if accelerator is None else accelerator.split_between_processes(rows)
+    with shares as share:
+        predictions = (
+            predict(
+                model,
+                processor,
+                share,
+                protocol,
+                batch_size,
+                prompt_form,
+                max_new_tokens,
+                num_retrieved,
+                seed,
+                show_progress,
+            )
+            if share
+            else []
+        )
+    if accelerator is not None:
+        predictions = gather_object(predictions)
+        for index, prediction in enumerate(predictions):
+            prediction["row"] = index
     seconds = time.perf_counter() - started
-    metrics = protocol_metrics(protocol, predictions)
-    if output_dir is not None:
+    metrics = {**protocol_metrics(protocol, predictions), "num_rows": len(predictions)}
+    if output_dir is not None and (accelerator is None or accelerator.is_main_process):
         settings = {"batch_size": batch_size, "limit": limit}
         if protocol == "paper":
             settings["max_new_tokens"] = max_new_tokens
@@ -168,7 +185,6 @@ def evaluate(
             "protocol": protocol,
             "model": str(getattr(model, "name_or_path", "")),
             "prompt_form": "hybrid" if hybrid else "text",
-            "num_rows": len(rows),
             "seconds": seconds,
             "settings": settings,
             "metrics": metrics,

@@ -9,6 +9,7 @@ import torch
 from peft import PeftConfig
 from trl import SFTTrainer
 
+from ..evaluation import evaluate as evaluate_split
 from ..modeling_llara import LlaraForRecommendation
 from ..processing_llara import LlaraProcessor
 from .collator import LlaraCurriculumCollator, select_prompt_form
@@ -139,29 +140,16 @@ class CurriculumSFTTrainer(SFTTrainer):
         rows = self.eval_dataset if eval_dataset is None else eval_dataset
         if protocol == "none" or rows is None or isinstance(rows, (str, dict)):
             return metrics
-        from accelerate.utils import gather_object
-
-        from ..candidate_scoring import resolve_prompt_form
-        from ..evaluation import predict, protocol_metrics
-        from ..evaluation.evaluate import check_prompt_rendering, take_rows
-
-        model = self.accelerator.unwrap_model(self.model)
-        rows = take_rows(rows, protocol, self.args.recommendation_eval_rows)
-        check_prompt_rendering(self.processor, rows[0], resolve_prompt_form(model, None))
-        share = rows[self.accelerator.process_index :: self.accelerator.num_processes]
-        predictions = gather_object(
-            predict(
-                model,
-                self.processor,
-                share,
-                protocol=protocol,
-                batch_size=self.args.per_device_eval_batch_size,
-                show_progress=False,
-            )
-            if share
-            else []
+        results = evaluate_split(
+            self.accelerator.unwrap_model(self.model),
+            self.processor,
+            rows,
+            protocol,
+            batch_size=self.args.per_device_eval_batch_size,
+            limit=self.args.recommendation_eval_rows,
+            show_progress=False,
+            accelerator=self.accelerator,
         )
-        results = {**protocol_metrics(protocol, predictions), "num_rows": len(predictions)}
         if protocol == "paper":
             results["hr1_x_valid_ratio"] = results["hr@1"] * results["valid_ratio"]
         recommendation = {f"{metric_key_prefix}_{protocol}_{name}": value for name, value in results.items()}
