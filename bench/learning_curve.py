@@ -30,6 +30,16 @@ from llara_hf.recommenders import RecommenderTrainingArguments, train_recommende
 from llara_hf.training.lora import PAPER_LORA_MODULES, paper_lora_config
 
 
+def rerendered_prompts(processor: LlaraProcessor, row: dict) -> dict:
+    """The row's stored prompts, rendered again by `processor` (which keeps only the latest history items)."""
+    return {
+        column: processor.render(
+            row["history_item_ids"], row["candidate_item_ids"], hybrid=hybrid, template_id=row["template_id"]
+        )[0]
+        for column, hybrid in (("prompt", True), ("prompt_text_only", False))
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -69,7 +79,10 @@ def main() -> None:
             RecommenderTrainingArguments(output_dir=sasrec_dir, seed=args.seed),
             num_items=catalogue.num_items,
         )
-    processor = LlaraProcessor.from_backbone(args.backbone, catalogue, templates="movie")
+    history = {} if args.max_history is None else {"max_history_items": args.max_history}
+    processor = LlaraProcessor.from_backbone(args.backbone, catalogue, templates="movie", **history)
+    if history:
+        rows = rows.map(lambda row: rerendered_prompts(processor, row))
     shuffled = rows["train"].shuffle(seed=args.seed)
     budget = replace(
         BUDGETS["cpu-hour"],
@@ -125,7 +138,7 @@ def main() -> None:
     print(
         f"\nranking HR@1 on the stored candidates; lr {args.learning_rate}, {args.epochs} epoch(s), "
         f"projector init {args.projector_init}, batch {args.batch_size}, "
-        f"LoRA r {args.lora_rank} on {' '.join(args.lora_modules)}, "
+        f"LoRA r {args.lora_rank} on {' '.join(args.lora_modules)}, {args.max_history or 'all'} history items, "
         f"{'fp32' if args.fp32 else 'bf16'}, {torch.get_num_threads()} threads"
     )
     print(
