@@ -54,6 +54,9 @@ def main() -> None:
     parser.add_argument("--fp32", action="store_true", help="train in float32 instead of bfloat16 autocast")
     parser.add_argument("--projector-init", choices=PROJECTOR_INITS, default="normal")
     parser.add_argument(
+        "--max-history", type=int, default=None, help="keep only the latest N history items in the prompts"
+    )
+    parser.add_argument(
         "--lora-rank", type=int, default=8, help="alpha stays 4x the rank, as the paper's 8/32"
     )
     parser.add_argument(
