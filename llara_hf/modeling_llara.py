@@ -271,14 +271,14 @@ class LlaraForRecommendation(LlaraPreTrainedModel, GenerationMixin):
         text-only prompts (`prompt_form="text"`) until training on hybrid prompts sets it to `"hybrid"`.
         """
         from .backbones import load_backbone, load_backbone_tokenizer
+        from .processing_llara import add_item_token
         from .prompt_templates import DEFAULT_ITEM_TOKEN
 
         recommender = _resolve_recommender(recommender, num_items, recommender_hidden_size)
         backbone = load_backbone(llm_name_or_path, dtype=dtype, **(backbone_kwargs or {}))
         if item_token_id is None:
             tokenizer = tokenizer if tokenizer is not None else load_backbone_tokenizer(llm_name_or_path)
-            tokenizer.add_special_tokens({"additional_special_tokens": [DEFAULT_ITEM_TOKEN]})
-            item_token_id = tokenizer.convert_tokens_to_ids(DEFAULT_ITEM_TOKEN)
+            item_token_id = add_item_token(tokenizer, DEFAULT_ITEM_TOKEN)
         backbone.resize_token_embeddings(max(backbone.config.vocab_size, item_token_id + 1))
 
         output_embeddings = backbone.get_output_embeddings()

@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 
 import torch
-from transformers import AutoTokenizer, BatchEncoding, PreTrainedTokenizerBase
+from transformers import AddedToken, AutoTokenizer, BatchEncoding, PreTrainedTokenizerBase
 
 from .item_catalogue import ITEM_PAD_ID, ItemCatalogue
 from .prompt_templates import (
@@ -21,6 +21,16 @@ from .prompt_templates import (
 PROCESSOR_FILE = "llara_processor.json"
 WORD_ANCHOR = "a"  # answers are tokenised after this word and a space, then it is dropped
 IGNORE_INDEX = -100
+
+
+def add_item_token(tokenizer: PreTrainedTokenizerBase, item_token: str) -> int:
+    """Add the placeholder as a special token that absorbs the space before it, so that each item costs one
+    token rather than a space token plus the placeholder; returns its id. A tokenizer that already has the
+    token keeps it as it was saved."""
+    if item_token not in tokenizer.get_vocab():
+        token = AddedToken(item_token, lstrip=True, rstrip=False, normalized=False, special=True)
+        tokenizer.add_special_tokens({"additional_special_tokens": [token]})
+    return tokenizer.convert_tokens_to_ids(item_token)
 
 
 class LlaraProcessor:
@@ -61,8 +71,7 @@ class LlaraProcessor:
         self.completion_terminator = completion_terminator
         self.max_history_items = max_history_items
         self._completion_ids: dict[str, list[int]] = {}
-        if item_token not in tokenizer.get_vocab():
-            tokenizer.add_special_tokens({"additional_special_tokens": [item_token]})
+        add_item_token(tokenizer, item_token)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
 

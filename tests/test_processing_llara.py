@@ -49,6 +49,16 @@ def test_hybrid_prompt_has_one_placeholder_per_item_in_template_order(processor)
     assert item_ids == [] and "[ItemEmb]" not in text and "Toy Story, The Usual Suspects" in text
 
 
+def test_each_item_adds_one_token_to_the_hybrid_prompt_also_after_reloading(processor, tmp_path):
+    history, candidates = [0, 1, 2], [3, 4, 5, 6]
+    processor.save_pretrained(tmp_path)
+    for loaded in (processor, LlaraProcessor.from_pretrained(tmp_path)):
+        hybrid = loaded.encode(history, candidates, hybrid=True)["input_ids"]
+        text = loaded.encode(history, candidates, hybrid=False)["input_ids"]
+        # The placeholder absorbs the space before it: no separate space token per item.
+        assert len(hybrid) == len(text) + len(history) + len(candidates)
+
+
 def test_rendered_prompt_uses_titles_and_candidate_count(processor):
     text, _ = processor.render([0], [2, 3], hybrid=True, template_id=0)
     assert text == (

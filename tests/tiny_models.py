@@ -25,6 +25,7 @@ from llara_hf import (
     LlaraForRecommendation,
     LlaraProcessor,
 )
+from llara_hf.processing_llara import add_item_token
 
 TITLES = [
     "Toy Story",
@@ -63,7 +64,7 @@ def tiny_tokenizer() -> PreTrainedTokenizerFast:
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer, eos_token="<|endoftext|>", pad_token="<|endoftext|>"
     )
-    fast.add_special_tokens({"additional_special_tokens": [DEFAULT_ITEM_TOKEN]})
+    add_item_token(fast, DEFAULT_ITEM_TOKEN)
     return fast
 
 
